@@ -65,8 +65,29 @@ impl DeadlinePolicy {
     }
 }
 
+impl RequestDeadlines {
+    pub fn due(&self, deadline: DeadlineKind) -> Timestamp {
+        match deadline {
+            DeadlineKind::StartBy => self.start_by,
+            DeadlineKind::RespondBy => self.respond_by,
+        }
+    }
+
+    /// A deadline is met by anything done at or before it, and missed only after it.
+    pub fn is_missed(&self, deadline: DeadlineKind, now: Timestamp) -> bool {
+        now > self.due(deadline)
+    }
+
+    /// The first instant at which `deadline` counts as missed: when its timer should fire.
+    pub fn missed_at(&self, deadline: DeadlineKind) -> Timestamp {
+        let due = self.due(deadline);
+        due.checked_add(SignedDuration::from_micros(1))
+            .unwrap_or(due)
+    }
+}
+
 /// Which of a hop's deadlines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
     StartBy,

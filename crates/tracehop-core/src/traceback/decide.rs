@@ -629,13 +629,15 @@ impl Decision<'_> {
             DeadlineKind::StartBy => {
                 if found.state == HopState::Open
                     && !found.start_by_missed
-                    && self.now >= request.start_by
+                    && request.is_missed(DeadlineKind::StartBy, self.now)
                 {
                     self.emit(Change::StartByMissed { hop });
                 }
             }
             DeadlineKind::RespondBy => {
-                if found.state.is_awaiting_answer() && self.now >= request.respond_by {
+                if found.state.is_awaiting_answer()
+                    && request.is_missed(DeadlineKind::RespondBy, self.now)
+                {
                     self.emit(Change::HopExpired { hop });
                     if self.header()?.policy.close_on_no_response {
                         self.emit(Change::Closed {
@@ -660,10 +662,7 @@ impl Decision<'_> {
         let Some(request) = found.request else {
             return Ok(());
         };
-        let due = match deadline {
-            DeadlineKind::StartBy => request.start_by,
-            DeadlineKind::RespondBy => request.respond_by,
-        };
+        let due = request.due(deadline);
         let still_relevant = match deadline {
             DeadlineKind::StartBy => found.state == HopState::Open,
             DeadlineKind::RespondBy => found.state.is_awaiting_answer(),
