@@ -1,0 +1,209 @@
+//! The job queue: notifications, webhooks and deadline timers, enqueued in the transaction of the
+//! events that cause them, claimed by workers under a lease.
+//!
+//! On PostgreSQL several replicas claim with `FOR UPDATE SKIP LOCKED`, so a job runs on one worker
+//! at a time; a worker that dies loses its lease and the job runs again elsewhere. A job's effect
+//! commits together with [`Tx::complete_job`], which fails if the lease was lost, so an effect that
+//! writes to the database happens once; effects outside it (email, webhooks) are at least once.
+
+use jiff::{SignedDuration, Timestamp};
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{Engine, Result, Store, Tx, from_micros, micros, with_read, with_tx};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub kind: String,
+    pub payload: String,
+    pub run_at: Timestamp,
+    /// Enqueueing a second job with the same key does nothing.
+    pub dedupe_key: Option<String>,
+    pub max_attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub run_at: Timestamp,
+    /// Including the current one.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub dedupe_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobCounts {
+    pub pending: i64,
+    pub due: i64,
+    pub failed: i64,
+    pub done: i64,
+}
+
+const RETURNING: &str = "RETURNING id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key";
+
+macro_rules! jobs {
+    ($rows:expr) => {
+        $rows
+            .into_iter()
+            .map(|row| -> Result<Job> {
+                Ok(Job {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    payload: row.try_get("payload")?,
+                    run_at: from_micros(row.try_get("run_at_us")?)?,
+                    attempts: row.try_get("attempts")?,
+                    max_attempts: row.try_get("max_attempts")?,
+                    dedupe_key: row.try_get("dedupe_key")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    };
+}
+
+impl Tx {
+    pub async fn enqueue(&mut self, jobs: &[NewJob], now: Timestamp) -> Result<()> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (0..jobs.len())
+            .map(|i| {
+                let b = i * 6;
+                format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO jobs (kind, payload, dedupe_key, run_at_us, max_attempts, created_at_us) VALUES {}
+             ON CONFLICT (dedupe_key) DO NOTHING",
+            placeholders.join(", ")
+        );
+        with_tx!(self, conn => {
+            let mut query = sqlx::query(AssertSqlSafe(sql.clone()));
+            for job in jobs {
+                query = query.bind(&job.kind).bind(&job.payload).bind(&job.dedupe_key).bind(micros(job.run_at)).bind(job.max_attempts).bind(micros(now));
+            }
+            query.execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
+    /// Marks a claimed job done, in the transaction of its effect. False when this worker no
+    /// longer holds the job (its lease ran out and another took it): roll the effect back.
+    pub async fn complete_job(&mut self, id: i64, worker: &str, now: Timestamp) -> Result<bool> {
+        let done = with_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE jobs SET state = 'done', finished_at_us = $3, locked_by = NULL, locked_until_us = NULL
+                 WHERE id = $1 AND locked_by = $2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(worker)
+            .bind(micros(now))
+            .execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        Ok(done == 1)
+    }
+}
+
+impl Store {
+    /// Claims up to `limit` due jobs of the given kinds for `lease`.
+    pub async fn claim_jobs(&self, worker: &str, kinds: &[&str], now: Timestamp, lease: SignedDuration, limit: i64) -> Result<Vec<Job>> {
+        if kinds.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Job kinds are the code's own constants, never input.
+        let kinds_list = kinds.iter().map(|k| format!("'{}'", k.replace('\'', ""))).collect::<Vec<_>>().join(", ");
+        let lock = match self.engine_kind() {
+            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET locked_by = $1, locked_until_us = $2, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at_us <= $3
+                              AND (locked_until_us IS NULL OR locked_until_us < $3) AND kind IN ({kinds_list})
+                          ORDER BY run_at_us, id LIMIT $4 {lock})
+             {RETURNING}"
+        );
+        let until = now.checked_add(lease).unwrap_or(now);
+        let mut tx = self.begin().await?;
+        let mut claimed = with_tx!(tx, conn => {
+            let rows = sqlx::query(AssertSqlSafe(sql)).bind(worker).bind(micros(until)).bind(micros(now)).bind(limit).fetch_all(conn).await?;
+            jobs!(rows)
+        })?;
+        tx.commit().await?;
+        claimed.sort_by_key(|job| (job.run_at, job.id));
+        Ok(claimed)
+    }
+
+    /// Gives a job back for another try at `retry_at`, or marks it failed when its attempts are
+    /// spent.
+    pub async fn release_job(&self, job: &Job, worker: &str, error: &str, retry_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let give_up = retry_at.is_none() || job.attempts >= job.max_attempts;
+        with_tx!(tx, conn => {
+            sqlx::query(
+                "UPDATE jobs SET state = CASE WHEN $4 THEN 'failed' ELSE 'pending' END,
+                     run_at_us = COALESCE($5, run_at_us), last_error = $3, locked_by = NULL, locked_until_us = NULL,
+                     finished_at_us = CASE WHEN $4 THEN $6 ELSE NULL END
+                 WHERE id = $1 AND locked_by = $2",
+            )
+            .bind(job.id)
+            .bind(worker)
+            .bind(error)
+            .bind(give_up)
+            .bind(retry_at.map(micros))
+            .bind(micros(now))
+            .execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        tx.commit().await
+    }
+
+    /// Marks a job done outside an effect transaction (effects that do not write here).
+    pub async fn finish_job(&self, id: i64, worker: &str, now: Timestamp) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let done = tx.complete_job(id, worker, now).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    pub async fn job_counts(&self, now: Timestamp) -> Result<JobCounts> {
+        let row: (i64, i64, i64, i64) = with_read!(self, pool => {
+            let row = sqlx::query(
+                "SELECT
+                     COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0),
+                     COALESCE(SUM(CASE WHEN state = 'pending' AND run_at_us <= $1 THEN 1 ELSE 0 END), 0),
+                     COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0),
+                     COALESCE(SUM(CASE WHEN state = 'done' THEN 1 ELSE 0 END), 0)
+                 FROM jobs",
+            )
+            .bind(micros(now))
+            .fetch_one(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?))
+        })?;
+        Ok(JobCounts { pending: row.0, due: row.1, failed: row.2, done: row.3 })
+    }
+
+    /// The earliest time a pending job is due, so an idle worker knows how long it may sleep.
+    pub async fn next_job_due(&self) -> Result<Option<Timestamp>> {
+        let next: Option<i64> = with_read!(self, pool => {
+            sqlx::query_scalar("SELECT MIN(run_at_us) FROM jobs WHERE state = 'pending'").fetch_one(pool).await
+        })?;
+        next.map(from_micros).transpose()
+    }
+
+    /// Jobs of a kind in any state, oldest first, for tests and operators.
+    pub async fn jobs_by_kind(&self, kind: &str) -> Result<Vec<(Job, String)>> {
+        let (jobs, states) = with_read!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key, state FROM jobs WHERE kind = $1 ORDER BY id",
+            )
+            .bind(kind)
+            .fetch_all(pool)
+            .await?;
+            let states = rows.iter().map(|row| row.try_get::<String, _>("state")).collect::<std::result::Result<Vec<_>, _>>()?;
+            (jobs!(rows)?, states)
+        });
+        Ok(jobs.into_iter().zip(states).collect())
+    }
+}

@@ -1,0 +1,85 @@
+//! Schema migrations, embedded in the binary, one series per engine.
+
+use sqlx::AssertSqlSafe;
+
+use crate::{Store, StoreError, with_tx};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+}];
+
+/// Splits a migration into statements; they hold no semicolons inside literals.
+fn statements(script: &str) -> impl Iterator<Item = String> + '_ {
+    script
+        .split(';')
+        .map(|statement| {
+            statement.lines().filter(|line| !line.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n")
+        })
+        .filter(|statement| !statement.trim().is_empty())
+}
+
+impl Store {
+    /// Applies pending migrations, each in its own transaction. Safe to run from several
+    /// processes at once: the first to record a version wins, the others find it applied.
+    pub async fn migrate(&self) -> crate::Result<Vec<i64>> {
+        let mut tx = self.begin().await?;
+        with_tx!(tx, conn => {
+            sqlx::query(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            )
+            .execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        tx.commit().await?;
+
+        let mut applied = Vec::new();
+        for migration in MIGRATIONS {
+            let mut tx = self.begin().await?;
+            if tx.engine_kind() == crate::Engine::Postgres {
+                // Serialise concurrent migrators on one database.
+                with_tx!(tx, conn => sqlx::query("SELECT pg_advisory_xact_lock(7213091)").execute(conn).await.map(|r| r.rows_affected()))?;
+            }
+            let done: Option<i64> = with_tx!(tx, conn => {
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(migration.version)
+                    .fetch_optional(conn)
+                    .await
+            })?;
+            if done.is_some() {
+                tx.rollback().await?;
+                continue;
+            }
+            let script = match tx.engine_kind() {
+                crate::Engine::Sqlite => migration.sqlite,
+                crate::Engine::Postgres => migration.postgres,
+            };
+            for statement in statements(script) {
+                with_tx!(tx, conn => sqlx::query(AssertSqlSafe(statement.clone())).execute(conn).await.map(|r| r.rows_affected())).map_err(|e| {
+                    StoreError::Migration { version: migration.version, name: migration.name.to_owned(), message: e.to_string() }
+                })?;
+            }
+            with_tx!(tx, conn => {
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, applied_at)
+                     VALUES ($1, $2, CAST(CURRENT_TIMESTAMP AS TEXT))",
+                )
+                .bind(migration.version)
+                .bind(migration.name)
+                    .execute(conn).await.map(|r| r.rows_affected())
+            })?;
+            tx.commit().await?;
+            applied.push(migration.version);
+        }
+        Ok(applied)
+    }
+}
