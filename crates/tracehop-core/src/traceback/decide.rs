@@ -141,8 +141,10 @@ impl Decision<'_> {
 
     /// The hop, if it still waits for its provider's answer.
     fn awaiting_hop(&self, hop: HopId) -> Result<&Hop, Rejection> {
-        self.not_closed()?;
+        // Ownership first: a provider without a hop must not learn whether the traceback is
+        // closed.
         let found = self.own_hop(hop)?;
+        self.not_closed()?;
         match found.state {
             HopState::Open | HopState::Acknowledged => Ok(found),
             HopState::Answered => Err(Rejection::AlreadyAnswered(hop)),

@@ -1,0 +1,42 @@
+//! The application layer's one error type; the web layer maps it to HTTP in one place.
+
+use tracehop_core::traceback::Rejection;
+use tracehop_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The domain refused the command.
+    #[error("{0}")]
+    Rejected(#[from] Rejection),
+    /// Nothing the caller may see by that name.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The caller is known but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Input that does not make sense, with the field it concerns.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// Concurrent updates kept winning; the caller may retry.
+    #[error("too many concurrent updates of {0}; try again")]
+    Busy(String),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(what) => Self::NotFound(what),
+            other => Self::Store(other),
+        }
+    }
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), message: message.into() }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

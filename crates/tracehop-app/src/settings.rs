@@ -1,0 +1,45 @@
+//! Policy parameters (SPEC: every default a documented, configurable parameter).
+
+use jiff::SignedDuration;
+use serde::{Deserialize, Serialize};
+use tracehop_core::traceback::TracebackPolicy;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Respond-by and start-by periods, hop limit, closing on no response.
+    pub traceback: TracebackPolicy,
+    pub reminders: Reminders,
+    pub worker: WorkerSettings,
+}
+
+/// How long before each deadline a reminder goes to the provider's contacts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Reminders {
+    pub before_start_by: SignedDuration,
+    pub before_respond_by: SignedDuration,
+}
+
+impl Default for Reminders {
+    fn default() -> Self {
+        Self { before_start_by: SignedDuration::from_hours(1), before_respond_by: SignedDuration::from_hours(4) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// How long a claimed job stays with its worker before another may take it.
+    pub lease: SignedDuration,
+    /// How often an idle worker looks for due jobs.
+    pub poll_interval: SignedDuration,
+    /// Jobs claimed at once.
+    pub batch: i64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self { lease: SignedDuration::from_secs(60), poll_interval: SignedDuration::from_millis(500), batch: 32 }
+    }
+}

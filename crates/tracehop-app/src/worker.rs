@@ -1,0 +1,133 @@
+//! The worker: claims due jobs and runs them. Deadline timers and reminders become commands whose
+//! transaction also completes the job, so each takes effect once however many replicas run and
+//! whatever crashes in between; a crashed worker's jobs come back when its lease runs out.
+
+use std::time::Duration;
+
+use jiff::SignedDuration;
+use tokio::sync::watch;
+use tracehop_core::traceback::Actor;
+use tracehop_core::traceback::command::Action;
+use tracehop_store::jobs::Job;
+
+use crate::jobs::{DEADLINE, REMINDER, TimerJob};
+use crate::traceback::{JobLease, Request};
+use crate::{App, AppError};
+
+/// The kinds of job this worker runs.
+pub const KINDS: &[&str] = &[DEADLINE, REMINDER];
+
+pub struct Worker {
+    app: App,
+    name: String,
+}
+
+/// What became of one job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobResult {
+    Done,
+    /// Another worker holds it now.
+    Lost,
+    Retry,
+    Failed,
+}
+
+impl Worker {
+    pub fn new(app: App, name: impl Into<String>) -> Self {
+        Self { app, name: name.into() }
+    }
+
+    /// Claims the jobs due now and runs them; returns how many it claimed.
+    pub async fn run_due(&self) -> Result<usize, AppError> {
+        let now = self.app.now();
+        let settings = self.app.settings().worker;
+        let jobs = self.app.store().claim_jobs(&self.name, KINDS, now, settings.lease, settings.batch).await?;
+        for job in &jobs {
+            let result = self.run_job(job).await;
+            tracing::debug!(job = job.id, kind = %job.kind, ?result, "job ran");
+        }
+        Ok(jobs.len())
+    }
+
+    /// Runs jobs until none is due at the clock's current time (tests and scenarios).
+    pub async fn run_until_idle(&self) -> Result<usize, AppError> {
+        let mut total = 0;
+        loop {
+            let ran = self.run_due().await?;
+            if ran == 0 {
+                return Ok(total);
+            }
+            total += ran;
+        }
+    }
+
+    /// Runs jobs as they fall due until `shutdown` turns true.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let poll = duration(self.app.settings().worker.poll_interval);
+        loop {
+            let ran = match self.run_due().await {
+                Ok(ran) => ran,
+                Err(error) => {
+                    tracing::warn!(%error, "worker could not claim jobs");
+                    0
+                }
+            };
+            if ran > 0 {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(poll) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                return;
+            }
+        }
+    }
+
+    async fn run_job(&self, job: &Job) -> JobResult {
+        let outcome = match job.kind.as_str() {
+            DEADLINE | REMINDER => self.run_timer(job).await,
+            other => Err(AppError::invalid("job.kind", format!("no handler for {other}"))),
+        };
+        let now = self.app.now();
+        let store = self.app.store();
+        match outcome {
+            Ok(()) => JobResult::Done,
+            Err(AppError::Busy(_)) => JobResult::Lost,
+            // The job can never succeed: record why and stop trying.
+            Err(error @ (AppError::Rejected(_) | AppError::NotFound(_) | AppError::Invalid { .. })) => {
+                tracing::warn!(job = job.id, %error, "job dropped");
+                match store.release_job(job, &self.name, &error.to_string(), None, now).await {
+                    Ok(()) => JobResult::Failed,
+                    Err(_) => JobResult::Lost,
+                }
+            }
+            Err(error) => {
+                let backoff = SignedDuration::from_secs(2_i64.saturating_pow(u32::try_from(job.attempts.clamp(0, 12)).unwrap_or(12)));
+                let retry_at = now.checked_add(backoff).ok();
+                tracing::warn!(job = job.id, %error, "job will be retried");
+                match store.release_job(job, &self.name, &error.to_string(), retry_at, now).await {
+                    Ok(()) if job.attempts >= job.max_attempts => JobResult::Failed,
+                    Ok(()) => JobResult::Retry,
+                    Err(_) => JobResult::Lost,
+                }
+            }
+        }
+    }
+
+    async fn run_timer(&self, job: &Job) -> Result<(), AppError> {
+        let timer: TimerJob = serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
+        let action = if job.kind == DEADLINE {
+            Action::DeadlineElapsed { hop: timer.hop, deadline: timer.deadline }
+        } else {
+            Action::RecordReminder { hop: timer.hop, deadline: timer.deadline }
+        };
+        let lease = JobLease { id: job.id, worker: &self.name };
+        self.app.execute_leased(timer.traceback, &Actor::System, &Request::Core(action), Some(lease)).await.map(|_| ())
+    }
+}
+
+fn duration(span: SignedDuration) -> Duration {
+    span.try_into().unwrap_or(Duration::from_millis(500))
+}
