@@ -1,12 +1,10 @@
 //! Scenario specs turned into the engine's types.
 
-use std::collections::BTreeMap;
-
 use serde_json::{Map, Value};
 use tracehop_core::calendar::BusinessHours;
 use tracehop_core::country::Country;
 use tracehop_core::number::PhoneNumber;
-use tracehop_core::provider::{ControlFacts, ProviderId, ProviderProfile, vsp_entities};
+use tracehop_core::provider::{ProviderId, ProviderProfile};
 use tracehop_core::traceback::{
     Attestation, CallFacts, Category, Customer, Mitigation, MitigationAction, NotFoundReason,
     Reply, StrikeExemptReason, SuppliedContact,
@@ -16,35 +14,6 @@ use super::file::{ProviderSpec, ReplySpec, Scenario};
 
 pub fn provider_id(text: &str) -> Result<ProviderId, String> {
     ProviderId::new(text).map_err(|e| e.to_string())
-}
-
-/// The scenario's providers as profiles, with VSP entities from their affiliates.
-pub fn provider_profiles(scenario: &Scenario) -> Result<BTreeMap<String, ProviderProfile>, String> {
-    let mut facts = Vec::new();
-    let mut profiles = BTreeMap::new();
-    for spec in &scenario.providers {
-        let profile = provider_profile(spec)?;
-        facts.push(ControlFacts {
-            id: profile.id.clone(),
-            foreign: profile.foreign,
-            separate_treatment: spec.separate_treatment,
-            affiliates: spec
-                .affiliates
-                .iter()
-                .map(|a| provider_id(a))
-                .collect::<Result<_, _>>()?,
-        });
-        if profiles.insert(spec.id.clone(), profile).is_some() {
-            return Err(format!("provider {:?} is listed twice", spec.id));
-        }
-    }
-    let entities = vsp_entities(&facts);
-    for profile in profiles.values_mut() {
-        if let Some(entity) = entities.get(&profile.id) {
-            profile.entity = entity.clone();
-        }
-    }
-    Ok(profiles)
 }
 
 pub fn provider_profile(spec: &ProviderSpec) -> Result<ProviderProfile, String> {

@@ -1,9 +1,9 @@
 //! `tracehop scenario check FILE...`: drive a traceback through the platform as a scenario file
 //! describes, and compare what happened with what the file expects.
 
+mod app;
 mod check;
 mod convert;
-mod engine;
 mod file;
 
 use std::io::Write;
@@ -68,7 +68,7 @@ pub async fn check_files(paths: &[PathBuf], out: &mut impl Write) -> std::io::Re
     for path in paths {
         let file = path.display();
         let result = match read(path) {
-            Ok(scenario) => match engine::EngineWorld::start(&scenario) {
+            Ok(scenario) => match app::AppWorld::start(&scenario).await {
                 Ok(mut world) => run(&scenario, &mut world)
                     .await
                     .map(|d| (scenario.name.clone(), d)),
