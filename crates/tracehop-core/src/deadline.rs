@@ -16,6 +16,7 @@ use crate::provider::ProviderProfile;
 
 /// The deadline periods a traceback runs under, recorded when it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeadlinePolicy {
     /// Elapsed time from receipt to the answer deadline.
     pub respond_within: SignedDuration,

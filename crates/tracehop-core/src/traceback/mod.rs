@@ -138,6 +138,7 @@ pub struct CallFacts {
 
 /// The rules a traceback runs under, fixed when it starts (SPEC policy parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TracebackPolicy {
     pub deadlines: DeadlinePolicy,
     /// Naming an upstream that would make more hops than this waits for staff review (TB-7).
