@@ -34,16 +34,34 @@ fn timer(kind: &'static str, job: TimerJob, run_at: Timestamp) -> NewJob {
         kind: kind.to_owned(),
         payload: serde_json::to_string(&job).unwrap_or_default(),
         run_at,
-        dedupe_key: Some(format!("{kind}:{}:{}:{}:{}", job.traceback, job.hop, kind_name(job.deadline), job.due.as_microsecond())),
+        dedupe_key: Some(format!(
+            "{kind}:{}:{}:{}:{}",
+            job.traceback,
+            job.hop,
+            kind_name(job.deadline),
+            job.due.as_microsecond()
+        )),
         max_attempts: 20,
     }
 }
 
-fn timers_for(settings: &Settings, traceback: TracebackId, hop: HopId, request: &RequestDeadlines, deadlines: &[DeadlineKind], now: Timestamp) -> Vec<NewJob> {
+fn timers_for(
+    settings: &Settings,
+    traceback: TracebackId,
+    hop: HopId,
+    request: &RequestDeadlines,
+    deadlines: &[DeadlineKind],
+    now: Timestamp,
+) -> Vec<NewJob> {
     let mut jobs = Vec::new();
     for &deadline in deadlines {
         let due = request.due(deadline);
-        let job = TimerJob { traceback, hop, deadline, due };
+        let job = TimerJob {
+            traceback,
+            hop,
+            deadline,
+            due,
+        };
         jobs.push(timer(DEADLINE, job, request.missed_at(deadline)));
         let lead = match deadline {
             DeadlineKind::StartBy => settings.reminders.before_start_by,
@@ -59,17 +77,38 @@ fn timers_for(settings: &Settings, traceback: TracebackId, hop: HopId, request: 
 }
 
 /// The jobs `events` cause, given the state after them.
-pub fn jobs_for(settings: &Settings, state: &Traceback, events: &[Event], now: Timestamp) -> Vec<NewJob> {
-    let Some(header) = &state.header else { return Vec::new() };
+pub fn jobs_for(
+    settings: &Settings,
+    state: &Traceback,
+    events: &[Event],
+    now: Timestamp,
+) -> Vec<NewJob> {
+    let Some(header) = &state.header else {
+        return Vec::new();
+    };
     let mut jobs = Vec::new();
     for event in events {
         match &event.change {
             Change::HopNotified { hop, deadlines, .. } => {
-                jobs.extend(timers_for(settings, header.id, *hop, deadlines, &[DeadlineKind::StartBy, DeadlineKind::RespondBy], now));
+                jobs.extend(timers_for(
+                    settings,
+                    header.id,
+                    *hop,
+                    deadlines,
+                    &[DeadlineKind::StartBy, DeadlineKind::RespondBy],
+                    now,
+                ));
             }
             Change::DeadlineExtended { hop, .. } => {
                 if let Some(request) = state.hop(*hop).and_then(|h| h.request) {
-                    jobs.extend(timers_for(settings, header.id, *hop, &request, &[DeadlineKind::RespondBy], now));
+                    jobs.extend(timers_for(
+                        settings,
+                        header.id,
+                        *hop,
+                        &request,
+                        &[DeadlineKind::RespondBy],
+                        now,
+                    ));
                 }
             }
             _ => {}

@@ -2,6 +2,7 @@
 //! read models and enqueue the jobs they cause, all in one transaction; who may do what
 //! (capability handles per principal); and the workers that fire deadlines.
 
+pub mod accounts;
 pub mod clock;
 pub mod directory;
 pub mod error;
@@ -35,7 +36,13 @@ struct Inner {
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { inner: Arc::new(Inner { store, clock, settings }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                settings,
+            }),
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -1,8 +1,11 @@
 //! Running traceback commands: one transaction per command, retried on a concurrent update.
 
-use tracehop_core::traceback::command::{Action, Start};
-use tracehop_core::traceback::{Actor, Command, Event, Evidence, HopId, Reply, SuppliedContact, Traceback, TracebackId, apply, decide};
 use tracehop_core::provider::{ProviderId, ProviderProfile};
+use tracehop_core::traceback::command::{Action, Start};
+use tracehop_core::traceback::{
+    Actor, Command, Event, Evidence, HopId, Reply, SuppliedContact, Traceback, TracebackId, apply,
+    decide,
+};
 use tracehop_store::tracebacks::Snapshot;
 use tracehop_store::{StoreError, Tx};
 
@@ -20,7 +23,11 @@ pub enum Request {
     /// Start at the terminating provider named by id.
     Start(Box<StartRequest>),
     /// Answer naming an upstream: a known provider, or new contact details (PRV-5).
-    AnswerUpstream { hop: HopId, upstream: UpstreamChoice, evidence: Evidence },
+    AnswerUpstream {
+        hop: HopId,
+        upstream: UpstreamChoice,
+        evidence: Evidence,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,12 +64,23 @@ pub struct Executed {
 
 impl App {
     /// Runs `request` on traceback `id` for `actor`.
-    pub async fn execute(&self, id: TracebackId, actor: &Actor, request: &Request) -> AppResult<Executed> {
+    pub async fn execute(
+        &self,
+        id: TracebackId,
+        actor: &Actor,
+        request: &Request,
+    ) -> AppResult<Executed> {
         self.execute_leased(id, actor, request, None).await
     }
 
     /// Like [`App::execute`], completing a claimed job in the same transaction.
-    pub async fn execute_leased(&self, id: TracebackId, actor: &Actor, request: &Request, lease: Option<JobLease<'_>>) -> AppResult<Executed> {
+    pub async fn execute_leased(
+        &self,
+        id: TracebackId,
+        actor: &Actor,
+        request: &Request,
+        lease: Option<JobLease<'_>>,
+    ) -> AppResult<Executed> {
         for _ in 0..ATTEMPTS {
             match self.try_execute(id, actor, request, lease).await {
                 Err(AppError::Store(StoreError::Conflict(_))) => {}
@@ -72,14 +90,25 @@ impl App {
         Err(AppError::Busy(format!("traceback {id}")))
     }
 
-    async fn try_execute(&self, id: TracebackId, actor: &Actor, request: &Request, lease: Option<JobLease<'_>>) -> AppResult<Executed> {
+    async fn try_execute(
+        &self,
+        id: TracebackId,
+        actor: &Actor,
+        request: &Request,
+        lease: Option<JobLease<'_>>,
+    ) -> AppResult<Executed> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let snapshot = tx.load_snapshot(id).await?;
         if snapshot.is_none() && !matches!(request, Request::Start(_)) {
             return Err(AppError::NotFound(format!("traceback {id}")));
         }
-        let Snapshot { number, state, version, head_hash } = snapshot.unwrap_or(Snapshot {
+        let Snapshot {
+            number,
+            state,
+            version,
+            head_hash,
+        } = snapshot.unwrap_or(Snapshot {
             number: 0,
             state: Traceback::default(),
             version: 0,
@@ -91,19 +120,40 @@ impl App {
             && !tx.complete_job(lease.id, lease.worker, now).await?
         {
             tx.rollback().await?;
-            return Err(AppError::Busy(format!("job {} was taken over by another worker", lease.id)));
+            return Err(AppError::Busy(format!(
+                "job {} was taken over by another worker",
+                lease.id
+            )));
         }
         if events.is_empty() {
             tx.commit().await?;
-            return Ok(Executed { traceback: id, number, events, state });
+            return Ok(Executed {
+                traceback: id,
+                number,
+                events,
+                state,
+            });
         }
         let new_state = events.iter().fold(state, apply);
-        let head = tx.append_events(&id.to_string(), version, &head_hash, &events, now).await?;
-        let (number, previous) = if version == 0 { (tx.next_counter("traceback").await?, None) } else { (number, Some(version)) };
-        tx.save_traceback(number, &new_state, previous, &head, &events, now).await?;
-        tx.enqueue(&jobs_for(self.settings(), &new_state, &events, now), now).await?;
+        let head = tx
+            .append_events(&id.to_string(), version, &head_hash, &events, now)
+            .await?;
+        let (number, previous) = if version == 0 {
+            (tx.next_counter("traceback").await?, None)
+        } else {
+            (number, Some(version))
+        };
+        tx.save_traceback(number, &new_state, previous, &head, &events, now)
+            .await?;
+        tx.enqueue(&jobs_for(self.settings(), &new_state, &events, now), now)
+            .await?;
         tx.commit().await?;
-        Ok(Executed { traceback: id, number, events, state: new_state })
+        Ok(Executed {
+            traceback: id,
+            number,
+            events,
+            state: new_state,
+        })
     }
 
     /// Turns a request into an engine action, looking providers up (and creating an unverified
@@ -124,23 +174,45 @@ impl App {
                     campaign: start.campaign.clone(),
                 }))
             }
-            Request::AnswerUpstream { hop, upstream, evidence } => {
+            Request::AnswerUpstream {
+                hop,
+                upstream,
+                evidence,
+            } => {
                 let (upstream, supplied) = match upstream {
-                    UpstreamChoice::Known(provider) => (profile(tx, provider, "upstream").await?, None),
-                    UpstreamChoice::New(contact) => (self.create_unverified(tx, contact).await?, Some(contact.clone())),
+                    UpstreamChoice::Known(provider) => {
+                        (profile(tx, provider, "upstream").await?, None)
+                    }
+                    UpstreamChoice::New(contact) => (
+                        self.create_unverified(tx, contact).await?,
+                        Some(contact.clone()),
+                    ),
                 };
-                Action::Answer { hop: *hop, reply: Box::new(Reply::Upstream { upstream, evidence: evidence.clone(), supplied }) }
+                Action::Answer {
+                    hop: *hop,
+                    reply: Box::new(Reply::Upstream {
+                        upstream,
+                        evidence: evidence.clone(),
+                        supplied,
+                    }),
+                }
             }
         })
     }
 
     /// Loads the state of a traceback as last committed.
     pub async fn traceback(&self, id: TracebackId) -> AppResult<(i64, Traceback)> {
-        let snapshot = self.store().traceback_snapshot(id).await?.ok_or_else(|| AppError::NotFound(format!("traceback {id}")))?;
+        let snapshot = self
+            .store()
+            .traceback_snapshot(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("traceback {id}")))?;
         Ok((snapshot.number, snapshot.state))
     }
 }
 
 async fn profile(tx: &mut Tx, id: &ProviderId, field: &str) -> AppResult<ProviderProfile> {
-    tx.provider_profile(id).await?.ok_or_else(|| AppError::invalid(field, format!("no provider {id} in the directory")))
+    tx.provider_profile(id)
+        .await?
+        .ok_or_else(|| AppError::invalid(field, format!("no provider {id} in the directory")))
 }

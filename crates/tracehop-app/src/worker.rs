@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use jiff::SignedDuration;
+use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 use tracehop_core::traceback::Actor;
 use tracehop_core::traceback::command::Action;
@@ -12,7 +12,7 @@ use tracehop_store::jobs::Job;
 
 use crate::jobs::{DEADLINE, REMINDER, TimerJob};
 use crate::traceback::{JobLease, Request};
-use crate::{App, AppError};
+use crate::{App, AppError, ManualClock};
 
 /// The kinds of job this worker runs.
 pub const KINDS: &[&str] = &[DEADLINE, REMINDER];
@@ -34,14 +34,21 @@ pub enum JobResult {
 
 impl Worker {
     pub fn new(app: App, name: impl Into<String>) -> Self {
-        Self { app, name: name.into() }
+        Self {
+            app,
+            name: name.into(),
+        }
     }
 
     /// Claims the jobs due now and runs them; returns how many it claimed.
     pub async fn run_due(&self) -> Result<usize, AppError> {
         let now = self.app.now();
         let settings = self.app.settings().worker;
-        let jobs = self.app.store().claim_jobs(&self.name, KINDS, now, settings.lease, settings.batch).await?;
+        let jobs = self
+            .app
+            .store()
+            .claim_jobs(&self.name, KINDS, now, settings.lease, settings.batch)
+            .await?;
         for job in &jobs {
             let result = self.run_job(job).await;
             tracing::debug!(job = job.id, kind = %job.kind, ?result, "job ran");
@@ -59,6 +66,30 @@ impl Worker {
             }
             total += ran;
         }
+    }
+
+    /// Moves a manual clock to `until`, running each job when the clock reaches its due time, in
+    /// order, as real time would (scenarios and the demo's history).
+    pub async fn run_through(
+        &self,
+        clock: &ManualClock,
+        until: Timestamp,
+    ) -> Result<usize, AppError> {
+        let mut total = 0;
+        while let Some(due) = self.app.store().next_job_due().await? {
+            let now = self.app.now();
+            if due > until {
+                break;
+            }
+            clock.set(due.max(now));
+            let ran = self.run_until_idle().await?;
+            total += ran;
+            if ran == 0 && due <= now {
+                break; // what is left before `until` is not this worker's to run
+            }
+        }
+        clock.set(until.max(self.app.now()));
+        Ok(total + self.run_until_idle().await?)
     }
 
     /// Runs jobs as they fall due until `shutdown` turns true.
@@ -88,7 +119,10 @@ impl Worker {
     async fn run_job(&self, job: &Job) -> JobResult {
         let outcome = match job.kind.as_str() {
             DEADLINE | REMINDER => self.run_timer(job).await,
-            other => Err(AppError::invalid("job.kind", format!("no handler for {other}"))),
+            other => Err(AppError::invalid(
+                "job.kind",
+                format!("no handler for {other}"),
+            )),
         };
         let now = self.app.now();
         let store = self.app.store();
@@ -96,18 +130,28 @@ impl Worker {
             Ok(()) => JobResult::Done,
             Err(AppError::Busy(_)) => JobResult::Lost,
             // The job can never succeed: record why and stop trying.
-            Err(error @ (AppError::Rejected(_) | AppError::NotFound(_) | AppError::Invalid { .. })) => {
+            Err(
+                error @ (AppError::Rejected(_) | AppError::NotFound(_) | AppError::Invalid { .. }),
+            ) => {
                 tracing::warn!(job = job.id, %error, "job dropped");
-                match store.release_job(job, &self.name, &error.to_string(), None, now).await {
+                match store
+                    .release_job(job, &self.name, &error.to_string(), None, now)
+                    .await
+                {
                     Ok(()) => JobResult::Failed,
                     Err(_) => JobResult::Lost,
                 }
             }
             Err(error) => {
-                let backoff = SignedDuration::from_secs(2_i64.saturating_pow(u32::try_from(job.attempts.clamp(0, 12)).unwrap_or(12)));
+                let backoff = SignedDuration::from_secs(
+                    2_i64.saturating_pow(u32::try_from(job.attempts.clamp(0, 12)).unwrap_or(12)),
+                );
                 let retry_at = now.checked_add(backoff).ok();
                 tracing::warn!(job = job.id, %error, "job will be retried");
-                match store.release_job(job, &self.name, &error.to_string(), retry_at, now).await {
+                match store
+                    .release_job(job, &self.name, &error.to_string(), retry_at, now)
+                    .await
+                {
                     Ok(()) if job.attempts >= job.max_attempts => JobResult::Failed,
                     Ok(()) => JobResult::Retry,
                     Err(_) => JobResult::Lost,
@@ -117,14 +161,32 @@ impl Worker {
     }
 
     async fn run_timer(&self, job: &Job) -> Result<(), AppError> {
-        let timer: TimerJob = serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
+        let timer: TimerJob = serde_json::from_str(&job.payload)
+            .map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
         let action = if job.kind == DEADLINE {
-            Action::DeadlineElapsed { hop: timer.hop, deadline: timer.deadline }
+            Action::DeadlineElapsed {
+                hop: timer.hop,
+                deadline: timer.deadline,
+            }
         } else {
-            Action::RecordReminder { hop: timer.hop, deadline: timer.deadline }
+            Action::RecordReminder {
+                hop: timer.hop,
+                deadline: timer.deadline,
+            }
         };
-        let lease = JobLease { id: job.id, worker: &self.name };
-        self.app.execute_leased(timer.traceback, &Actor::System, &Request::Core(action), Some(lease)).await.map(|_| ())
+        let lease = JobLease {
+            id: job.id,
+            worker: &self.name,
+        };
+        self.app
+            .execute_leased(
+                timer.traceback,
+                &Actor::System,
+                &Request::Core(action),
+                Some(lease),
+            )
+            .await
+            .map(|_| ())
     }
 }
 

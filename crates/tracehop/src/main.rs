@@ -1,11 +1,18 @@
 //! The `tracehop` command line.
 
+mod audit;
+mod config;
+mod demo;
+mod logging;
 mod scenario;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Config;
 
 #[derive(Parser)]
 #[command(
@@ -14,16 +21,56 @@ use clap::{Parser, Subcommand};
     about = "A secure traceback platform for illegal robocalls"
 )]
 struct Cli {
+    /// A TOML configuration file.
+    #[arg(long, global = true, env = "TRACEHOP_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Commands,
 }
 
+/// Where the data lives.
+#[derive(Args, Clone, Default)]
+struct DatabaseArg {
+    /// `sqlite://PATH` or `postgres://…` (also TRACEHOP_DATABASE_URL).
+    #[arg(long)]
+    database_url: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Commands {
+    /// Serve the API and UI, and run the job worker.
+    Serve {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Build a fictional world in a fresh SQLite database and serve it.
+    Demo {
+        /// Directory for the demo database and outgoing mail.
+        #[arg(long, default_value = "./tracehop-demo")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Throw away an existing demo world and build a new one.
+        #[arg(long)]
+        fresh: bool,
+    },
     /// Traceback scenario files.
     Scenario {
         #[command(subcommand)]
         command: ScenarioCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
     },
 }
 
@@ -36,19 +83,79 @@ enum ScenarioCommand {
     },
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<ExitCode> {
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk every traceback's hash chain; exit 1 naming the first broken link.
+    Verify {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+fn load_config(cli_config: Option<&PathBuf>, database: &DatabaseArg) -> anyhow::Result<Config> {
+    let mut config = Config::load(cli_config.map(PathBuf::as_path))?;
+    if let Some(url) = &database.database_url {
+        config.database_url.clone_from(url);
+    }
+    logging::init(&config.log);
+    Ok(config)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
     let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {}", tracehop_store::redact(&format!("{error:#}")));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Commands::Serve { database, bind } => {
+            let mut config = load_config(cli.config.as_ref(), &database)?;
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            serve::serve(&config).await?;
+        }
+        Commands::Migrate { database } => {
+            let config = load_config(cli.config.as_ref(), &database)?;
+            let url = config.database()?;
+            let store = tracehop_store::Store::connect(&url, &config.connect_options()).await?;
+            let applied = store.migrate().await?;
+            println!("{url}: {} migration(s) applied", applied.len());
+        }
+        Commands::Demo { dir, port, fresh } => {
+            let config = load_config(cli.config.as_ref(), &DatabaseArg::default())?;
+            demo::run(&config, &dir, port, fresh).await?;
+        }
         Commands::Scenario {
             command: ScenarioCommand::Check { files },
         } => {
             let passed = scenario::check_files(&files, &mut std::io::stdout().lock()).await?;
-            Ok(if passed {
+            return Ok(if passed {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
-            })
+            });
+        }
+        Commands::Audit {
+            command: AuditCommand::Verify { database },
+        } => {
+            let config = load_config(cli.config.as_ref(), &database)?;
+            let url = config.database()?;
+            let store = tracehop_store::Store::connect(&url, &config.connect_options()).await?;
+            let intact = audit::verify(&store, &mut std::io::stdout().lock()).await?;
+            return Ok(if intact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@ use tracehop_app::worker::Worker;
 use tracehop_app::{App, AppError, ManualClock, Principal, Settings};
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::command::Action as CoreAction;
-use tracehop_core::traceback::{Evidence, HopId, TracebackId, Visibility};
+use tracehop_core::traceback::{Answer, Evidence, HopId, TracebackId, Visibility};
 use tracehop_store::providers::{Contact, ContactRole, ForeignSource, ProviderInput};
 use tracehop_store::{ConnectOptions, DatabaseUrl, Store};
 
@@ -28,12 +28,38 @@ pub struct AppWorld {
     clock: Arc<ManualClock>,
     worker: Worker,
     traceback: TracebackId,
-    /// Scenario names to directory ids, and back.
+    names: Names,
+}
+
+/// Scenario names of providers and their directory ids, both ways.
+#[derive(Debug, Default, Clone)]
+pub struct Names {
     ids: BTreeMap<String, ProviderId>,
     names: BTreeMap<ProviderId, String>,
 }
 
-fn staff() -> Principal {
+impl Names {
+    pub fn insert(&mut self, name: String, id: ProviderId) {
+        self.names.insert(id.clone(), name.clone());
+        self.ids.insert(name, id);
+    }
+
+    fn id(&self, name: &str) -> Result<ProviderId, String> {
+        self.ids
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("{name} is not a known provider"))
+    }
+
+    fn name(&self, id: &ProviderId) -> String {
+        self.names
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+pub fn scenario_staff() -> Principal {
     Principal::Staff {
         user: "scenario-staff".to_owned(),
         role: StaffRole::Analyst,
@@ -47,7 +73,7 @@ impl AppWorld {
             .map_err(|e| e.to_string())?;
         let clock = Arc::new(ManualClock::new(scenario.start.at));
         let app = App::new(store, clock.clone(), Settings::default());
-        let mut ids = BTreeMap::new();
+        let mut names = Names::default();
         for spec in &scenario.providers {
             let profile = provider_profile(spec)?;
             let mut input =
@@ -67,7 +93,7 @@ impl AppWorld {
                 name: format!("{} traceback desk", spec.name),
                 title: None,
                 email: Some(format!(
-                    "traceback@{}.example.invalid",
+                    "traceback@{}.example",
                     profile.id.as_str().to_ascii_lowercase()
                 )),
                 phone: None,
@@ -78,29 +104,22 @@ impl AppWorld {
                 .iter()
                 .map(|a| provider_id(a))
                 .collect::<Result<Vec<_>, _>>()?;
-            let spec_out = tracehop_app::directory::ProviderSpec {
+            let directory_entry = tracehop_app::directory::ProviderSpec {
                 provider: input,
                 affiliates,
                 contacts: vec![contact],
             };
-            app.save_provider(&spec_out)
+            app.save_provider(&directory_entry)
                 .await
                 .map_err(|e| e.to_string())?;
-            ids.insert(spec.id.clone(), profile.id);
+            names.insert(spec.id.clone(), profile.id);
         }
-        let names = ids
-            .iter()
-            .map(|(name, id)| (id.clone(), name.clone()))
-            .collect();
-        let terminating = ids
-            .get(&scenario.start.terminating)
-            .cloned()
-            .ok_or_else(|| {
-                format!(
-                    "start.terminating {:?} is not a listed provider",
-                    scenario.start.terminating
-                )
-            })?;
+        let terminating = names.id(&scenario.start.terminating).map_err(|_| {
+            format!(
+                "start.terminating {:?} is not a listed provider",
+                scenario.start.terminating
+            )
+        })?;
         let request = StartRequest {
             category: category(&scenario.start.category)?,
             call: call_facts(scenario),
@@ -109,9 +128,8 @@ impl AppWorld {
             incident: None,
             campaign: None,
         };
-        let started = app
-            .staff(&staff())
-            .map_err(|e| e.to_string())?
+        let staff = app.staff(&scenario_staff()).map_err(|e| e.to_string())?;
+        let started = staff
             .start(request)
             .await
             .map_err(|e| format!("start refused: {e}"))?;
@@ -121,234 +139,22 @@ impl AppWorld {
             clock,
             worker,
             traceback: started.traceback,
-            ids,
             names,
-        })
-    }
-
-    fn id_of(&self, name: &str) -> Result<ProviderId, Refusal> {
-        self.ids
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Refusal(format!("{name} is not a known provider")))
-    }
-
-    async fn latest_hop(&self, name: &str) -> Result<(HopId, ProviderId), String> {
-        let id = self
-            .ids
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("{name} is not a known provider"))?;
-        let (_, state) = self
-            .app
-            .traceback(self.traceback)
-            .await
-            .map_err(|e| e.to_string())?;
-        let hop = state
-            .latest_hop_of(&id)
-            .map(|h| h.id)
-            .ok_or_else(|| format!("{name} has no hop"))?;
-        Ok((hop, id))
-    }
-
-    fn as_provider(id: ProviderId) -> Principal {
-        Principal::Provider {
-            provider: id,
-            user: "scenario".to_owned(),
-        }
-    }
-
-    async fn perform(&mut self, action: &Action) -> Result<(), AppError> {
-        let tb = self.traceback;
-        let refused = |message: String| AppError::invalid("step", message);
-        match action {
-            Action::Acknowledge { provider } => {
-                let (hop, id) = self.latest_hop(provider).await.map_err(refused)?;
-                self.app
-                    .provider(&Self::as_provider(id))?
-                    .acknowledge(tb, hop)
-                    .await?;
-            }
-            Action::Respond { provider, reply } => {
-                let (hop, id) = self.latest_hop(provider).await.map_err(refused)?;
-                let handle = self.app.provider(&Self::as_provider(id))?;
-                match reply {
-                    ReplySpec::Upstream { provider: upstream } => {
-                        let upstream = self.id_of(upstream).map_err(|r| refused(r.0))?;
-                        handle
-                            .answer_upstream(
-                                tb,
-                                hop,
-                                UpstreamChoice::Known(upstream),
-                                Evidence::default(),
-                            )
-                            .await?;
-                    }
-                    ReplySpec::UpstreamNew { contact } => {
-                        let (name, supplied) = supplied_contact(contact).map_err(refused)?;
-                        let executed = handle
-                            .answer_upstream(
-                                tb,
-                                hop,
-                                UpstreamChoice::New(supplied),
-                                Evidence::default(),
-                            )
-                            .await?;
-                        // The new provider is whoever the answer named.
-                        if let Some(new_id) = executed.state.hop(hop).and_then(|h| {
-                            match h.answer.as_ref().map(|a| &a.answer) {
-                                Some(tracehop_core::traceback::Answer::Upstream {
-                                    upstream,
-                                    ..
-                                }) => Some(upstream.id.clone()),
-                                _ => None,
-                            }
-                        }) {
-                            self.names.insert(new_id.clone(), name.clone());
-                            self.ids.insert(name, new_id);
-                        }
-                    }
-                    terminal => {
-                        let reply = terminal_reply(terminal)
-                            .map_err(refused)?
-                            .ok_or_else(|| refused("unsupported answer".into()))?;
-                        handle.answer(tb, hop, reply).await?;
-                    }
-                }
-            }
-            Action::Dispute { provider, grounds } => {
-                let (hop, id) = self.latest_hop(provider).await.map_err(refused)?;
-                self.app
-                    .provider(&Self::as_provider(id))?
-                    .dispute(tb, hop, grounds.clone())
-                    .await?;
-            }
-            Action::Comment {
-                provider,
-                hop,
-                text,
-                shared,
-            } => {
-                let visibility = if *shared {
-                    Visibility::HopParties
-                } else {
-                    Visibility::StaffOnly
-                };
-                match provider {
-                    Some(provider) => {
-                        let (hop, id) = self.latest_hop(provider).await.map_err(refused)?;
-                        self.app
-                            .provider(&Self::as_provider(id))?
-                            .comment(tb, hop, text.clone(), visibility)
-                            .await?;
-                    }
-                    None => {
-                        let hop = match hop {
-                            Some(name) => Some(self.latest_hop(name).await.map_err(refused)?.0),
-                            None => None,
-                        };
-                        self.app
-                            .staff(&staff())?
-                            .act(
-                                tb,
-                                CoreAction::Comment {
-                                    hop,
-                                    text: text.clone(),
-                                    visibility,
-                                },
-                            )
-                            .await?;
-                    }
-                }
-            }
-            Action::Staff(staff_action) => {
-                let action = self.staff_action(staff_action).await.map_err(refused)?;
-                self.app.staff(&staff())?.act(tb, action).await?;
-            }
-        }
-        Ok(())
-    }
-
-    async fn staff_action(&self, action: &StaffAction) -> Result<CoreAction, String> {
-        Ok(match action {
-            StaffAction::ReviewDispute { provider, accept } => {
-                let (_, id) = self.latest_hop(provider).await?;
-                let (_, state) = self
-                    .app
-                    .traceback(self.traceback)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let dispute = state
-                    .disputes
-                    .iter()
-                    .rev()
-                    .find(|d| d.provider == id && d.review.is_none())
-                    .ok_or_else(|| format!("{provider} has no dispute awaiting review"))?;
-                CoreAction::ReviewDispute {
-                    dispute: dispute.id,
-                    accept: *accept,
-                    note: "reviewed in scenario".to_owned(),
-                }
-            }
-            StaffAction::MarkStrikeExempt { reason, category } => CoreAction::MarkStrikeExempt {
-                reason: strike_exempt_reason(category.as_deref(), reason),
-                note: reason.clone(),
-            },
-            StaffAction::Extend { provider, to } => CoreAction::Extend {
-                hop: self.latest_hop(provider).await?.0,
-                respond_by: *to,
-                reason: "extended in scenario".to_owned(),
-            },
-            StaffAction::Redirect { provider } => CoreAction::Redirect {
-                hop: self.latest_hop(provider).await?.0,
-                reason: "redirected in scenario".to_owned(),
-            },
-            StaffAction::Close { reason } => CoreAction::Close {
-                reason: reason.clone(),
-            },
-            StaffAction::Reopen => CoreAction::Reopen {
-                reason: "reopened in scenario".to_owned(),
-            },
         })
     }
 }
 
 impl World for AppWorld {
     async fn advance_to(&mut self, at: Timestamp) -> Result<(), String> {
-        // Each job runs when the clock reaches it, in order, as it would in real time.
-        loop {
-            let next = self
-                .app
-                .store()
-                .next_job_due()
-                .await
-                .map_err(|e| e.to_string())?;
-            match next {
-                Some(due) if due <= at => {
-                    let before = self.app.now();
-                    self.clock.set(due.max(before));
-                    let ran = self
-                        .worker
-                        .run_until_idle()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if ran == 0 && due <= before {
-                        break; // nothing this worker can run is left before `at`
-                    }
-                }
-                _ => break,
-            }
-        }
-        self.clock.set(at.max(self.app.now()));
         self.worker
-            .run_until_idle()
+            .run_through(&self.clock, at)
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     async fn act(&mut self, action: &Action) -> Result<Result<(), Refusal>, String> {
-        match self.perform(action).await {
+        match perform(&self.app, self.traceback, &mut self.names, action).await {
             Ok(()) => Ok(Ok(())),
             Err(AppError::Store(error)) => Err(error.to_string()),
             Err(refusal) => Ok(Err(Refusal(refusal.to_string()))),
@@ -361,9 +167,192 @@ impl World for AppWorld {
             .traceback(self.traceback)
             .await
             .map_err(|e| e.to_string())?;
-        let names = &self.names;
-        Ok(observe(&state, |id| {
-            names.get(id).cloned().unwrap_or_else(|| id.to_string())
-        }))
+        Ok(observe(&state, |id| self.names.name(id)))
     }
+}
+
+fn as_provider(id: ProviderId) -> Principal {
+    Principal::Provider {
+        provider: id,
+        user: "scenario".to_owned(),
+    }
+}
+
+async fn latest_hop(
+    app: &App,
+    tb: TracebackId,
+    names: &Names,
+    name: &str,
+) -> Result<(HopId, ProviderId), String> {
+    let id = names.id(name)?;
+    let (_, state) = app.traceback(tb).await.map_err(|e| e.to_string())?;
+    let hop = state
+        .latest_hop_of(&id)
+        .map(|h| h.id)
+        .ok_or_else(|| format!("{name} has no hop"))?;
+    Ok((hop, id))
+}
+
+/// Performs one step on traceback `tb` as the actor it names: a provider through its own handle,
+/// staff through theirs. Shared with the demo, which builds its history the same way.
+pub async fn perform(
+    app: &App,
+    tb: TracebackId,
+    names: &mut Names,
+    action: &Action,
+) -> Result<(), AppError> {
+    let refused = |message: String| AppError::invalid("step", message);
+    match action {
+        Action::Acknowledge { provider } => {
+            let (hop, id) = latest_hop(app, tb, names, provider)
+                .await
+                .map_err(refused)?;
+            app.provider(&as_provider(id))?.acknowledge(tb, hop).await?;
+        }
+        Action::Respond { provider, reply } => {
+            let (hop, id) = latest_hop(app, tb, names, provider)
+                .await
+                .map_err(refused)?;
+            let handle = app.provider(&as_provider(id))?;
+            match reply {
+                ReplySpec::Upstream { provider: upstream } => {
+                    let upstream = names.id(upstream).map_err(refused)?;
+                    handle
+                        .answer_upstream(
+                            tb,
+                            hop,
+                            UpstreamChoice::Known(upstream),
+                            Evidence::default(),
+                        )
+                        .await?;
+                }
+                ReplySpec::UpstreamNew { contact } => {
+                    let (name, supplied) = supplied_contact(contact).map_err(refused)?;
+                    let executed = handle
+                        .answer_upstream(
+                            tb,
+                            hop,
+                            UpstreamChoice::New(supplied),
+                            Evidence::default(),
+                        )
+                        .await?;
+                    // The new provider is whoever the answer named.
+                    let named_upstream = executed.state.hop(hop).and_then(|h| {
+                        match h.answer.as_ref().map(|a| &a.answer) {
+                            Some(Answer::Upstream { upstream, .. }) => Some(upstream.id.clone()),
+                            _ => None,
+                        }
+                    });
+                    if let Some(new_id) = named_upstream {
+                        names.insert(name, new_id);
+                    }
+                }
+                terminal => {
+                    let reply = terminal_reply(terminal)
+                        .map_err(refused)?
+                        .ok_or_else(|| refused("unsupported answer".into()))?;
+                    handle.answer(tb, hop, reply).await?;
+                }
+            }
+        }
+        Action::Dispute { provider, grounds } => {
+            let (hop, id) = latest_hop(app, tb, names, provider)
+                .await
+                .map_err(refused)?;
+            app.provider(&as_provider(id))?
+                .dispute(tb, hop, grounds.clone())
+                .await?;
+        }
+        Action::Comment {
+            provider,
+            hop,
+            text,
+            shared,
+        } => {
+            let visibility = if *shared {
+                Visibility::HopParties
+            } else {
+                Visibility::StaffOnly
+            };
+            match provider {
+                Some(provider) => {
+                    let (hop, id) = latest_hop(app, tb, names, provider)
+                        .await
+                        .map_err(refused)?;
+                    app.provider(&as_provider(id))?
+                        .comment(tb, hop, text.clone(), visibility)
+                        .await?;
+                }
+                None => {
+                    let hop = match hop {
+                        Some(name) => {
+                            Some(latest_hop(app, tb, names, name).await.map_err(refused)?.0)
+                        }
+                        None => None,
+                    };
+                    app.staff(&scenario_staff())?
+                        .act(
+                            tb,
+                            CoreAction::Comment {
+                                hop,
+                                text: text.clone(),
+                                visibility,
+                            },
+                        )
+                        .await?;
+                }
+            }
+        }
+        Action::Staff(staff_action) => {
+            let action = staff_action_of(app, tb, names, staff_action)
+                .await
+                .map_err(refused)?;
+            app.staff(&scenario_staff())?.act(tb, action).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn staff_action_of(
+    app: &App,
+    tb: TracebackId,
+    names: &Names,
+    action: &StaffAction,
+) -> Result<CoreAction, String> {
+    Ok(match action {
+        StaffAction::ReviewDispute { provider, accept } => {
+            let (_, id) = latest_hop(app, tb, names, provider).await?;
+            let (_, state) = app.traceback(tb).await.map_err(|e| e.to_string())?;
+            let dispute = state
+                .disputes
+                .iter()
+                .rev()
+                .find(|d| d.provider == id && d.review.is_none())
+                .ok_or_else(|| format!("{provider} has no dispute awaiting review"))?;
+            CoreAction::ReviewDispute {
+                dispute: dispute.id,
+                accept: *accept,
+                note: "reviewed by staff".to_owned(),
+            }
+        }
+        StaffAction::MarkStrikeExempt { reason, category } => CoreAction::MarkStrikeExempt {
+            reason: strike_exempt_reason(category.as_deref(), reason),
+            note: reason.clone(),
+        },
+        StaffAction::Extend { provider, to } => CoreAction::Extend {
+            hop: latest_hop(app, tb, names, provider).await?.0,
+            respond_by: *to,
+            reason: "extension granted by staff".to_owned(),
+        },
+        StaffAction::Redirect { provider } => CoreAction::Redirect {
+            hop: latest_hop(app, tb, names, provider).await?.0,
+            reason: "the upstream answered that it was not its call".to_owned(),
+        },
+        StaffAction::Close { reason } => CoreAction::Close {
+            reason: reason.clone(),
+        },
+        StaffAction::Reopen => CoreAction::Reopen {
+            reason: "reopened by staff".to_owned(),
+        },
+    })
 }

@@ -1,10 +1,10 @@
 //! `tracehop scenario check FILE...`: drive a traceback through the platform as a scenario file
 //! describes, and compare what happened with what the file expects.
 
-mod app;
+pub mod app;
 mod check;
 mod convert;
-mod file;
+pub mod file;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

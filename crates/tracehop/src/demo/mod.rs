@@ -1,0 +1,379 @@
+//! `tracehop demo`: a fictional world in a fresh SQLite database, then the server.
+//!
+//! The world's history is made the way real use makes it: the directory through the directory
+//! service, every traceback step through the same application services and handles the API uses,
+//! on a manual clock that walks from days ago to now while the real worker fires each deadline
+//! when its time comes. Then the clock becomes the system clock and the server starts.
+
+mod world;
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use jiff::{SignedDuration, Timestamp};
+use rand::Rng;
+use tracehop_app::accounts::{NewUser, Role};
+use tracehop_app::directory::ProviderSpec;
+use tracehop_app::traceback::StartRequest;
+use tracehop_app::worker::Worker;
+use tracehop_app::{App, Clock, ManualClock, SystemClock};
+use tracehop_core::calendar::{BusinessHours, BusinessHoursSpec, Holidays};
+use tracehop_core::country::Country;
+use tracehop_core::number::PhoneNumber;
+use tracehop_core::provider::ProviderId;
+use tracehop_core::traceback::{CallFacts, TracebackId};
+use tracehop_store::providers::{Contact, ContactRole, ProviderInput};
+use tracehop_store::{DatabaseUrl, Store};
+
+use crate::config::Config;
+use crate::scenario::app::{Names, perform, scenario_staff};
+use crate::scenario::file::{Action, ReplySpec, StaffAction};
+use world::{PROVIDERS, SCRIPTS, Step};
+
+const ACCOUNTS_FILE: &str = "accounts.txt";
+
+pub async fn run(config: &Config, dir: &Path, port: u16, fresh: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let database = dir.join("tracehop.db");
+    if fresh {
+        for name in [
+            "tracehop.db",
+            "tracehop.db-wal",
+            "tracehop.db-shm",
+            ACCOUNTS_FILE,
+        ] {
+            std::fs::remove_file(dir.join(name)).ok();
+        }
+    }
+    let existed = database.exists();
+    let url = DatabaseUrl::Sqlite { path: database };
+    let store = Store::open(&url, &config.connect_options())
+        .await
+        .with_context(|| format!("opening {url}"))?;
+    let accounts_path = dir.join(ACCOUNTS_FILE);
+    let summary = if existed {
+        "an existing demo world (use --fresh for a new one)".to_owned()
+    } else {
+        let app = seed(&store, config).await?;
+        let accounts = create_accounts(&app).await?;
+        std::fs::write(&accounts_path, &accounts)
+            .with_context(|| format!("writing {}", accounts_path.display()))?;
+        let counts = store.count_tracebacks_by_status(None).await?;
+        let described: Vec<String> = counts
+            .iter()
+            .map(|(status, n)| format!("{n} {status}"))
+            .collect();
+        format!(
+            "{} providers, tracebacks: {}",
+            PROVIDERS.len(),
+            described.join(", ")
+        )
+    };
+    let accounts = std::fs::read_to_string(&accounts_path)
+        .unwrap_or_else(|_| "  (accounts file missing; run with --fresh)\n".to_owned());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = App::new(store, clock, config.policy.clone());
+    let bind = format!("127.0.0.1:{port}");
+    crate::serve::run(app, &bind, true, |address| {
+        println!("tracehop demo: {summary}");
+        println!("  database: {url}");
+        println!("  demo accounts (fictional, for this machine only):");
+        print!("{accounts}");
+        println!("  serving on http://{address}  (Ctrl-C to stop)");
+    })
+    .await
+}
+
+fn hours(zone: &str, open: &str, close: &str) -> anyhow::Result<BusinessHours> {
+    Ok(BusinessHours::try_from(BusinessHoursSpec {
+        tz: zone.to_owned(),
+        days: "Mon-Fri".to_owned(),
+        open: open.to_owned(),
+        close: close.to_owned(),
+        holidays: Holidays::UsFederal,
+    })?)
+}
+
+fn contact(
+    role: ContactRole,
+    id: &str,
+    name: &str,
+    index: usize,
+    hours: &BusinessHours,
+) -> Contact {
+    let (person, title, mailbox, line) = match role {
+        ContactRole::Primary => (
+            format!("{name} Traceback Desk"),
+            "Fraud Operations Manager",
+            "traceback",
+            100 + index % 100,
+        ),
+        ContactRole::Backup => (
+            format!("{name} Network Operations"),
+            "NOC Lead",
+            "noc",
+            (150 + index) % 200,
+        ),
+    };
+    Contact {
+        role,
+        name: person,
+        title: Some(title.to_owned()),
+        email: Some(format!("{mailbox}@{id}.example")),
+        phone: Some(format!("+1 202-555-01{:02}", line % 100)),
+        business_hours: Some(hours.spec()),
+    }
+}
+
+async fn save_directory(app: &App) -> anyhow::Result<()> {
+    for (index, (id, name, country, zone, deemed, affiliates, separate)) in
+        PROVIDERS.iter().enumerate()
+    {
+        let id_value = ProviderId::new(*id)?;
+        let mut input = ProviderInput::new(id_value.clone(), *name, Country::parse(country)?);
+        input.business_hours = hours(zone, "08:00", "17:00")?;
+        input.deemed_receipt = *deemed;
+        input.separate_treatment = *separate;
+        let contacts = vec![
+            contact(ContactRole::Primary, id, name, index, &input.business_hours),
+            contact(ContactRole::Backup, id, name, index, &input.business_hours),
+        ];
+        let affiliates = affiliates
+            .iter()
+            .map(|a| ProviderId::new(*a))
+            .collect::<Result<Vec<_>, _>>()?;
+        app.save_provider(&ProviderSpec {
+            provider: input,
+            affiliates,
+            contacts,
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Builds the directory and walks every script from its start to now.
+async fn seed(store: &Store, config: &Config) -> anyhow::Result<App> {
+    let now = SystemClock.now();
+    let earliest = SCRIPTS.iter().map(|s| s.hours_ago).max().unwrap_or(0) + 1;
+    let clock = Arc::new(ManualClock::new(now - SignedDuration::from_hours(earliest)));
+    let app = App::new(store.clone(), clock.clone(), config.policy.clone());
+    let worker = Worker::new(app.clone(), "demo-history");
+    save_directory(&app).await?;
+
+    let mut names = Names::default();
+    for (id, ..) in PROVIDERS {
+        names.insert((*id).to_owned(), ProviderId::new(*id)?);
+    }
+    // Every start and step of every script, in the order they happen.
+    let mut timeline: Vec<(Timestamp, usize, Option<usize>)> = Vec::new();
+    for (index, script) in SCRIPTS.iter().enumerate() {
+        let start = now - SignedDuration::from_hours(script.hours_ago);
+        timeline.push((start, index, None));
+        for (step, (minutes, _)) in script.steps.iter().enumerate() {
+            timeline.push((
+                start + SignedDuration::from_mins(*minutes),
+                index,
+                Some(step),
+            ));
+        }
+    }
+    timeline.sort_by_key(|(at, index, step)| (*at, *index, *step));
+
+    let staff = app.staff(&scenario_staff())?;
+    let mut started: Vec<Option<TracebackId>> = vec![None; SCRIPTS.len()];
+    for (at, index, step) in timeline {
+        worker.run_through(&clock, at).await?;
+        let script = &SCRIPTS[index];
+        match step {
+            None => {
+                let call = CallFacts {
+                    calling: PhoneNumber::parse(script.calling),
+                    called: PhoneNumber::parse(script.called),
+                    call_time: at - SignedDuration::from_hours(20),
+                    sip_call_id: Some(format!(
+                        "{}@sbc.{}.example",
+                        app.new_id().simple(),
+                        script.terminating
+                    )),
+                    campaign_label: Some(script.campaign.to_owned()),
+                    basis_summary: Some(script.basis.to_owned()),
+                    recording: None,
+                };
+                let request = StartRequest {
+                    category: script.category,
+                    call,
+                    terminating: ProviderId::new(script.terminating)?,
+                    candidate: None,
+                    incident: None,
+                    campaign: None,
+                };
+                started[index] = Some(
+                    staff
+                        .start(request)
+                        .await
+                        .with_context(|| format!("starting demo traceback {index}"))?
+                        .traceback,
+                );
+            }
+            Some(step) => {
+                let traceback = started[index].context("a step before its traceback started")?;
+                let action = action_of(&app, traceback, &script.steps[step].1).await?;
+                perform(&app, traceback, &mut names, &action)
+                    .await
+                    .with_context(|| format!("demo traceback {index}, step {step}"))?;
+            }
+        }
+    }
+    worker.run_through(&clock, now).await?;
+    Ok(app)
+}
+
+/// A script step as the scenario action that performs it.
+async fn action_of(app: &App, traceback: TracebackId, step: &Step) -> anyhow::Result<Action> {
+    let text = |s: &str| s.to_owned();
+    Ok(match step {
+        Step::Acknowledge(p) => Action::Acknowledge { provider: text(p) },
+        Step::Upstream(p, upstream) => Action::Respond {
+            provider: text(p),
+            reply: ReplySpec::Upstream {
+                provider: text(upstream),
+            },
+        },
+        Step::UpstreamNew(p, name, email) => {
+            let contact = serde_json::json!({ "name": name, "country": "US", "email": email, "contact_name": "Network Operations" });
+            let serde_json::Value::Object(contact) = contact else {
+                unreachable!("a JSON object literal")
+            };
+            Action::Respond {
+                provider: text(p),
+                reply: ReplySpec::UpstreamNew { contact },
+            }
+        }
+        Step::Originated(p, customer, country) => {
+            let details = serde_json::json!({
+                "customer": { "name": customer, "country": country, "address": "100 Example Street", "business_nature": "outbound call centre" },
+                "mitigation": { "action": "terminated", "note": "Account suspended pending review." },
+                "attestation": "A",
+            });
+            let serde_json::Value::Object(details) = details else {
+                unreachable!("a JSON object literal")
+            };
+            Action::Respond {
+                provider: text(p),
+                reply: ReplySpec::Originated { details },
+            }
+        }
+        Step::NotFound(p, not_ours) => Action::Respond {
+            provider: text(p),
+            reply: ReplySpec::NotFound {
+                reason: if *not_ours {
+                    "not_our_call"
+                } else {
+                    "not_in_records"
+                }
+                .to_owned(),
+                explanation: Some("No matching CDR in the window given.".to_owned()),
+            },
+        },
+        Step::Dispute(p, grounds) => Action::Dispute {
+            provider: text(p),
+            grounds: text(grounds),
+        },
+        Step::ReviewDispute(p, accept) => Action::Staff(StaffAction::ReviewDispute {
+            provider: text(p),
+            accept: *accept,
+        }),
+        Step::StrikeExempt(reason) => Action::Staff(StaffAction::MarkStrikeExempt {
+            reason: text(reason),
+            category: None,
+        }),
+        Step::Close(reason) => Action::Staff(StaffAction::Close {
+            reason: text(reason),
+        }),
+        Step::Redirect(p) => Action::Staff(StaffAction::Redirect { provider: text(p) }),
+        Step::Extend(p, extra_hours) => {
+            let (_, state) = app.traceback(traceback).await?;
+            let hop = state
+                .latest_hop_of(&ProviderId::new(*p)?)
+                .context("extending a provider without a hop")?;
+            let current = hop
+                .request
+                .context("extending a hop never notified")?
+                .respond_by;
+            Action::Staff(StaffAction::Extend {
+                provider: text(p),
+                to: current + SignedDuration::from_hours(*extra_hours),
+            })
+        }
+        Step::Comment(p, words) => Action::Comment {
+            provider: None,
+            hop: Some(text(p)),
+            text: text(words),
+            shared: true,
+        },
+    })
+}
+
+fn password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// Creates the demo accounts; returns their listing.
+async fn create_accounts(app: &App) -> anyhow::Result<String> {
+    let accounts: [(&str, &str, Role, Option<&str>); 6] = [
+        ("admin", "Avery Admin (consortium staff)", Role::Admin, None),
+        (
+            "analyst",
+            "Sam Analyst (consortium staff)",
+            Role::Analyst,
+            None,
+        ),
+        (
+            "prairie-noc",
+            "Dana Reyes, Prairie Telephone",
+            Role::Provider,
+            Some("prairie"),
+        ),
+        (
+            "bigwire-fraud",
+            "Sam O'Neil, Bigwire Wholesale",
+            Role::Provider,
+            Some("bigwire"),
+        ),
+        (
+            "quickroute-ops",
+            "Lee Park, QuickRoute SIP",
+            Role::Provider,
+            Some("quickroute"),
+        ),
+        (
+            "atlas-noc",
+            "Robin Hale, Atlas Gateway",
+            Role::Provider,
+            Some("atlas"),
+        ),
+    ];
+    let mut listing = String::new();
+    for (username, display_name, role, provider) in accounts {
+        let password = password();
+        app.create_user(NewUser {
+            username: username.to_owned(),
+            display_name: display_name.to_owned(),
+            email: Some(format!("{username}@tracehop-demo.example")),
+            role,
+            provider: provider.map(ProviderId::new).transpose()?,
+            password: password.clone(),
+        })
+        .await?;
+        let who = provider.map_or_else(|| role.name().to_owned(), |p| format!("provider {p}"));
+        writeln!(listing, "    {username:<16} {password}   {who}")?;
+    }
+    Ok(listing)
+}
