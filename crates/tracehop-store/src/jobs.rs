@@ -41,7 +41,8 @@ pub struct JobCounts {
     pub done: i64,
 }
 
-const RETURNING: &str = "RETURNING id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key";
+const RETURNING: &str =
+    "RETURNING id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key";
 
 macro_rules! jobs {
     ($rows:expr) => {
@@ -70,7 +71,15 @@ impl Tx {
         let placeholders: Vec<String> = (0..jobs.len())
             .map(|i| {
                 let b = i * 6;
-                format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6
+                )
             })
             .collect();
         let sql = format!(
@@ -107,12 +116,23 @@ impl Tx {
 
 impl Store {
     /// Claims up to `limit` due jobs of the given kinds for `lease`.
-    pub async fn claim_jobs(&self, worker: &str, kinds: &[&str], now: Timestamp, lease: SignedDuration, limit: i64) -> Result<Vec<Job>> {
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        kinds: &[&str],
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
         if kinds.is_empty() {
             return Ok(Vec::new());
         }
         // Job kinds are the code's own constants, never input.
-        let kinds_list = kinds.iter().map(|k| format!("'{}'", k.replace('\'', ""))).collect::<Vec<_>>().join(", ");
+        let kinds_list = kinds
+            .iter()
+            .map(|k| format!("'{}'", k.replace('\'', "")))
+            .collect::<Vec<_>>()
+            .join(", ");
         let lock = match self.engine_kind() {
             Engine::Postgres => "FOR UPDATE SKIP LOCKED",
             Engine::Sqlite => "",
@@ -137,7 +157,14 @@ impl Store {
 
     /// Gives a job back for another try at `retry_at`, or marks it failed when its attempts are
     /// spent.
-    pub async fn release_job(&self, job: &Job, worker: &str, error: &str, retry_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
+    pub async fn release_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         let give_up = retry_at.is_none() || job.attempts >= job.max_attempts;
         with_tx!(tx, conn => {
@@ -181,7 +208,12 @@ impl Store {
             .await?;
             Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?))
         })?;
-        Ok(JobCounts { pending: row.0, due: row.1, failed: row.2, done: row.3 })
+        Ok(JobCounts {
+            pending: row.0,
+            due: row.1,
+            failed: row.2,
+            done: row.3,
+        })
     }
 
     /// The earliest time a pending job is due, so an idle worker knows how long it may sleep.

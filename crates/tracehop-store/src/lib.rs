@@ -21,7 +21,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use crate::url::{DatabaseUrl, redact};
@@ -69,7 +71,11 @@ pub enum StoreError {
     #[error("database: {0}")]
     Database(String),
     #[error("migration {version} ({name}): {message}")]
-    Migration { version: i64, name: String, message: String },
+    Migration {
+        version: i64,
+        name: String,
+        message: String,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -89,7 +95,9 @@ impl From<serde_json::Error> for StoreError {
 
 /// Whether a database error is a unique or primary-key violation.
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
-    error.as_database_error().is_some_and(sqlx::error::DatabaseError::is_unique_violation)
+    error
+        .as_database_error()
+        .is_some_and(sqlx::error::DatabaseError::is_unique_violation)
 }
 
 /// Which engine a store runs on.
@@ -103,7 +111,10 @@ pub enum Engine {
 enum Pools {
     /// One writer connection keeps SQLite's single-writer lock fair and free of busy waits;
     /// readers use their own pool (the same one for an in-memory database).
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -141,7 +152,10 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self { max_connections: 10, sqlite_full_sync: true }
+        Self {
+            max_connections: 10,
+            sqlite_full_sync: true,
+        }
     }
 }
 
@@ -154,11 +168,21 @@ impl Store {
                     .filename(path)
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(if options.sqlite_full_sync { SqliteSynchronous::Full } else { SqliteSynchronous::Normal })
+                    .synchronous(if options.sqlite_full_sync {
+                        SqliteSynchronous::Full
+                    } else {
+                        SqliteSynchronous::Normal
+                    })
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
-                let write = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone()).await?;
-                let read = SqlitePoolOptions::new().max_connections(options.max_connections.max(1)).connect_with(base.read_only(true)).await?;
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(base.clone())
+                    .await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(options.max_connections.max(1))
+                    .connect_with(base.read_only(true))
+                    .await?;
                 Pools::Sqlite { write, read }
             }
             DatabaseUrl::SqliteMemory => {
@@ -171,7 +195,10 @@ impl Store {
                     .max_lifetime(None)
                     .connect_with(options)
                     .await?;
-                Pools::Sqlite { write: pool.clone(), read: pool }
+                Pools::Sqlite {
+                    write: pool.clone(),
+                    read: pool,
+                }
             }
             DatabaseUrl::Postgres { url } => {
                 let connect = PgConnectOptions::from_str(url.as_str())?;
@@ -213,7 +240,9 @@ impl Store {
         let inner = match &self.pools {
             // IMMEDIATE takes the write lock up front, so a read-then-write transaction never
             // fails half-way on a lock upgrade.
-            Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Sqlite { write, .. } => {
+                TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)
+            }
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner })
@@ -287,5 +316,6 @@ pub fn micros(at: jiff::Timestamp) -> i64 {
 }
 
 pub fn from_micros(value: i64) -> Result<jiff::Timestamp> {
-    jiff::Timestamp::from_microsecond(value).map_err(|e| StoreError::Corrupt(format!("time {value}: {e}")))
+    jiff::Timestamp::from_microsecond(value)
+        .map_err(|e| StoreError::Corrupt(format!("time {value}: {e}")))
 }

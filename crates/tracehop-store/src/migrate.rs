@@ -23,7 +23,11 @@ fn statements(script: &str) -> impl Iterator<Item = String> + '_ {
     script
         .split(';')
         .map(|statement| {
-            statement.lines().filter(|line| !line.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n")
+            statement
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("--"))
+                .collect::<Vec<_>>()
+                .join("\n")
         })
         .filter(|statement| !statement.trim().is_empty())
 }
@@ -33,6 +37,11 @@ impl Store {
     /// processes at once: the first to record a version wins, the others find it applied.
     pub async fn migrate(&self) -> crate::Result<Vec<i64>> {
         let mut tx = self.begin().await?;
+        if tx.engine_kind() == crate::Engine::Postgres {
+            // Concurrent CREATE TABLE IF NOT EXISTS can still collide in PostgreSQL's catalog
+            // (unique violation on pg_type_typname_nsp_index): serialise it too.
+            with_tx!(tx, conn => sqlx::query("SELECT pg_advisory_xact_lock(7213091)").execute(conn).await.map(|r| r.rows_affected()))?;
+        }
         with_tx!(tx, conn => {
             sqlx::query(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -24,7 +24,9 @@ enum Cleanup {
 
 fn random_suffix() -> String {
     let mut rng = rand::rng();
-    (0..12).map(|_| char::from(b'a' + rng.random_range(0..26))).collect()
+    (0..12)
+        .map(|_| char::from(b'a' + rng.random_range(0..26)))
+        .collect()
 }
 
 impl TestDatabase {
@@ -41,19 +43,32 @@ impl TestDatabase {
     pub fn sqlite() -> Self {
         let dir = std::env::temp_dir().join(format!("tracehop-test-{}", random_suffix()));
         std::fs::create_dir_all(&dir).expect("create a temporary directory");
-        let url = DatabaseUrl::Sqlite { path: dir.join("tracehop.db") };
-        Self { url, cleanup: Cleanup::Directory(dir) }
+        let url = DatabaseUrl::Sqlite {
+            path: dir.join("tracehop.db"),
+        };
+        Self {
+            url,
+            cleanup: Cleanup::Directory(dir),
+        }
     }
 
     async fn postgres(admin: String) -> Self {
         use sqlx::Connection;
         let name = format!("tracehop_test_{}", random_suffix());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the PostgreSQL test server");
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create a test database");
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .expect("connect to the PostgreSQL test server");
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create a test database");
         conn.close().await.ok();
         let mut url = url::Url::parse(&admin).expect("TRACEHOP_TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
-        Self { url: DatabaseUrl::Postgres { url }, cleanup: Cleanup::Postgres { admin, name } }
+        Self {
+            url: DatabaseUrl::Postgres { url },
+            cleanup: Cleanup::Postgres { admin, name },
+        }
     }
 
     /// Opens the database, migrating it.
@@ -61,7 +76,29 @@ impl TestDatabase {
     /// # Panics
     /// When it cannot be opened.
     pub async fn store(&self) -> Store {
-        Store::open(&self.url, &ConnectOptions { max_connections: 5, sqlite_full_sync: false }).await.expect("open the test database")
+        Store::open(
+            &self.url,
+            &ConnectOptions {
+                max_connections: 5,
+                sqlite_full_sync: false,
+            },
+        )
+        .await
+        .expect("open the test database")
+    }
+
+    /// Runs raw SQL on the database, as an attacker or an operator with database access could.
+    ///
+    /// # Panics
+    /// When the statement fails.
+    pub async fn execute(&self, store: &Store, sql: &str) -> u64 {
+        let mut tx = store.begin().await.expect("begin");
+        let affected = crate::with_tx!(tx, conn => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(conn).await.map(|r| r.rows_affected())
+        })
+        .expect("run the statement");
+        tx.commit().await.expect("commit");
+        affected
     }
 
     /// The URL as the CLI takes it.
@@ -84,11 +121,19 @@ impl Drop for TestDatabase {
                 let (admin, name) = (admin.clone(), name.clone());
                 // Drop runs outside any async context we could borrow: use a thread of our own.
                 let dropped = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .ok()?;
                     runtime.block_on(async {
                         use sqlx::Connection;
                         let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await.ok()?;
+                        sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await
+                        .ok()?;
                         conn.close().await.ok()
                     })
                 });

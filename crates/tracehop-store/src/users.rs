@@ -33,7 +33,9 @@ impl Tx {
         });
         match result {
             Ok(_) => Ok(()),
-            Err(error) if crate::is_unique_violation(&error) => Err(StoreError::Conflict(format!("user {}", user.username))),
+            Err(error) if crate::is_unique_violation(&error) => {
+                Err(StoreError::Conflict(format!("user {}", user.username)))
+            }
             Err(error) => Err(error.into()),
         }
     }
