@@ -42,7 +42,7 @@ async fn assert_each_deadline_took_effect_once(store: &Store, ids: &[TracebackId
         );
         let state = state_of(store, *id).await;
         assert_eq!(
-            state.outcome().map(|o| o.name()),
+            state.outcome().map(tracehop_core::traceback::Outcome::name),
             Some("non_responsive"),
             "traceback {id}"
         );
