@@ -8,6 +8,15 @@ pub enum AppError {
     /// The domain refused the command.
     #[error("{0}")]
     Rejected(#[from] Rejection),
+    /// No valid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Too many requests for the caller's rate limit.
+    #[error("rate limit of {limit} requests a minute exceeded")]
+    RateLimited { limit: u32, retry_after_seconds: u64 },
+    /// A notification could not be delivered; try again at `retry_at` if there is one.
+    #[error("delivery failed: {message}")]
+    Delivery { retry_at: Option<jiff::Timestamp>, message: String },
     /// Nothing the caller may see by that name.
     #[error("{0} not found")]
     NotFound(String),
@@ -30,6 +39,12 @@ impl From<StoreError> for AppError {
             StoreError::NotFound(what) => Self::NotFound(what),
             other => Self::Store(other),
         }
+    }
+}
+
+impl From<serde_json::Error> for AppError {
+    fn from(error: serde_json::Error) -> Self {
+        Self::Store(StoreError::Corrupt(error.to_string()))
     }
 }
 

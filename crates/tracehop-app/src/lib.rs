@@ -1,14 +1,19 @@
 //! tracehop's application services: load a traceback, decide, and append its events, update the
 //! read models and enqueue the jobs they cause, all in one transaction; who may do what
-//! (capability handles per principal); and the workers that fire deadlines.
+//! (capability handles per principal); and the workers that fire deadlines and deliver
+//! notifications.
 
 pub mod accounts;
 pub mod clock;
 pub mod directory;
+mod email;
 pub mod error;
 pub mod jobs;
+pub mod mail;
+pub mod notify;
 pub mod principal;
 pub mod settings;
+pub mod tokens;
 pub mod traceback;
 pub mod worker;
 
@@ -19,10 +24,12 @@ use tracehop_store::Store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, AppResult};
+pub use mail::Mailer;
 pub use principal::{Principal, ProviderHandle, StaffHandle};
 pub use settings::Settings;
 
-/// The application: a store, a clock and the policy settings. Cheap to clone.
+/// The application: a store, a clock, the policy settings and the ways out (mail, HTTP).
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct App {
     inner: Arc<Inner>,
@@ -32,17 +39,25 @@ struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     settings: Settings,
+    mailer: Mailer,
+    http: reqwest::Client,
 }
 
 impl App {
+    /// An application that sends no email.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                store,
-                clock,
-                settings,
-            }),
-        }
+        Self::with_mailer(store, clock, settings, Mailer::disabled())
+    }
+
+    pub fn with_mailer(store: Store, clock: Arc<dyn Clock>, settings: Settings, mailer: Mailer) -> Self {
+        // Webhooks to https endpoints use rustls with the ring provider, as the database does.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("tracehop/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http }) }
     }
 
     pub fn store(&self) -> &Store {
@@ -51,6 +66,14 @@ impl App {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    pub fn mailer(&self) -> &Mailer {
+        &self.inner.mailer
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
     }
 
     pub fn now(&self) -> Timestamp {

@@ -4,13 +4,26 @@ use jiff::SignedDuration;
 use serde::{Deserialize, Serialize};
 use tracehop_core::traceback::TracebackPolicy;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
+    /// Where people and systems reach this platform; used in notification links.
+    pub public_url: String,
     /// Respond-by and start-by periods, hop limit, closing on no response.
     pub traceback: TracebackPolicy,
     pub reminders: Reminders,
     pub worker: WorkerSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            traceback: TracebackPolicy::default(),
+            reminders: Reminders::default(),
+            worker: WorkerSettings::default(),
+        }
+    }
 }
 
 /// How long before each deadline a reminder goes to the provider's contacts.

@@ -145,8 +145,9 @@ impl App {
         };
         tx.save_traceback(number, &new_state, previous, &head, &events, now)
             .await?;
-        tx.enqueue(&jobs_for(self.settings(), &new_state, &events, now), now)
-            .await?;
+        let mut jobs = jobs_for(self.settings(), &new_state, &events, now);
+        jobs.extend(self.notification_jobs(&mut tx, number, &new_state, &events, now).await?);
+        tx.enqueue(&jobs, now).await?;
         tx.commit().await?;
         Ok(Executed {
             traceback: id,

@@ -11,11 +11,16 @@ use tracehop_core::traceback::command::Action;
 use tracehop_store::jobs::Job;
 
 use crate::jobs::{DEADLINE, REMINDER, TimerJob};
+use crate::notify::{EMAIL, EmailJob, WEBHOOK, WebhookJob, signature_header};
+use tracehop_store::webhooks::DeliveryRecord;
 use crate::traceback::{JobLease, Request};
 use crate::{App, AppError, ManualClock};
 
 /// The kinds of job this worker runs.
-pub const KINDS: &[&str] = &[DEADLINE, REMINDER];
+pub const KINDS: &[&str] = &[DEADLINE, REMINDER, EMAIL, WEBHOOK];
+
+/// Webhook deliveries are retried with exponential backoff for up to a day.
+const WEBHOOK_RETRY_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 
 pub struct Worker {
     app: App,
@@ -119,6 +124,8 @@ impl Worker {
     async fn run_job(&self, job: &Job) -> JobResult {
         let outcome = match job.kind.as_str() {
             DEADLINE | REMINDER => self.run_timer(job).await,
+            EMAIL => self.send_email(job).await,
+            WEBHOOK => self.deliver_webhook(job).await,
             other => Err(AppError::invalid(
                 "job.kind",
                 format!("no handler for {other}"),
@@ -127,7 +134,20 @@ impl Worker {
         let now = self.app.now();
         let store = self.app.store();
         match outcome {
+            // Timers completed themselves with their command; deliveries finish here.
+            Ok(()) if matches!(job.kind.as_str(), EMAIL | WEBHOOK) => match store.finish_job(job.id, &self.name, now).await {
+                Ok(true) => JobResult::Done,
+                _ => JobResult::Lost,
+            },
             Ok(()) => JobResult::Done,
+            Err(AppError::Delivery { retry_at, message }) => {
+                let retry_at = retry_at.filter(|_| job.attempts < job.max_attempts);
+                match store.release_job(job, &self.name, &message, retry_at, now).await {
+                    Ok(()) if retry_at.is_some() => JobResult::Retry,
+                    Ok(()) => JobResult::Failed,
+                    Err(_) => JobResult::Lost,
+                }
+            }
             Err(AppError::Busy(_)) => JobResult::Lost,
             // The job can never succeed: record why and stop trying.
             Err(
@@ -188,6 +208,92 @@ impl Worker {
             .await
             .map(|_| ())
     }
+}
+
+impl Worker {
+    async fn send_email(&self, job: &Job) -> Result<(), AppError> {
+        let email: EmailJob = serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
+        let started = std::time::Instant::now();
+        let sent = self.app.mailer().send(&email.to, &email.subject, &email.body, &email.event_id).await;
+        let delivery = DeliveryRecord {
+            id: 0,
+            channel: EMAIL.to_owned(),
+            job_id: Some(job.id),
+            webhook_id: None,
+            provider_id: Some(email.provider.clone()),
+            traceback_id: Some(email.traceback.clone()),
+            event_id: email.event_id.clone(),
+            event_type: email.event_type.clone(),
+            target: email.to.join(", "),
+            attempt: job.attempts,
+            outcome: if sent.is_ok() { "delivered" } else { "failed" }.to_owned(),
+            status_code: None,
+            error: sent.as_ref().err().cloned(),
+            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            at: self.app.now(),
+        };
+        self.app.store().record_delivery(&delivery).await?;
+        sent.map_err(|message| AppError::Delivery { retry_at: Some(self.app.now() + backoff(job.attempts, SignedDuration::from_mins(1))), message })
+    }
+
+    async fn deliver_webhook(&self, job: &Job) -> Result<(), AppError> {
+        let delivery: WebhookJob = serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
+        let Some(webhook) = self.app.store().webhook(&delivery.webhook_id).await?.filter(|w| w.active) else {
+            return Err(AppError::NotFound(format!("webhook {} (removed or paused)", delivery.webhook_id)));
+        };
+        let now = self.app.now();
+        let signature = signature_header(&webhook.signing_secrets(now), &delivery.body, now);
+        let started = std::time::Instant::now();
+        let response = self
+            .app
+            .http()
+            .post(&webhook.url)
+            .header("content-type", "application/json")
+            .header("tracehop-signature", signature)
+            .header("tracehop-event", &delivery.event_type)
+            .header("tracehop-delivery", &delivery.event_id)
+            .body(delivery.body.clone())
+            .send()
+            .await;
+        let (status_code, failure) = match &response {
+            Ok(response) if response.status().is_success() => (Some(i64::from(response.status().as_u16())), None),
+            Ok(response) => (Some(i64::from(response.status().as_u16())), Some(format!("the endpoint answered {}", response.status()))),
+            Err(error) => (None, Some(error.to_string())),
+        };
+        let record = DeliveryRecord {
+            id: 0,
+            channel: WEBHOOK.to_owned(),
+            job_id: Some(job.id),
+            webhook_id: Some(webhook.id.clone()),
+            provider_id: Some(delivery.provider.clone()),
+            traceback_id: Some(delivery.traceback.clone()),
+            event_id: delivery.event_id.clone(),
+            event_type: delivery.event_type.clone(),
+            target: webhook.url.clone(),
+            attempt: job.attempts,
+            outcome: if failure.is_none() { "delivered" } else { "failed" }.to_owned(),
+            status_code,
+            error: failure.clone(),
+            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            at: self.app.now(),
+        };
+        self.app.store().record_delivery(&record).await?;
+        match failure {
+            None => Ok(()),
+            Some(message) => {
+                let next = now + backoff(job.attempts, SignedDuration::from_secs(30));
+                let within_window = next.duration_since(delivery.enqueued_at) <= WEBHOOK_RETRY_WINDOW;
+                Err(AppError::Delivery { retry_at: within_window.then_some(next), message })
+            }
+        }
+    }
+}
+
+/// `base × 2^(attempt − 1)`, at most an hour.
+fn backoff(attempt: i64, base: SignedDuration) -> SignedDuration {
+    let exponent = u32::try_from(attempt.clamp(1, 20) - 1).unwrap_or(0);
+    let factor = i32::try_from(2_i64.pow(exponent).min(1 << 12)).unwrap_or(i32::MAX);
+    base.checked_mul(factor).unwrap_or(SignedDuration::from_hours(1)).min(SignedDuration::from_hours(1))
 }
 
 fn duration(span: SignedDuration) -> Duration {

@@ -47,6 +47,7 @@ pub enum CalendarError {
 
 /// Which holidays close a provider's business day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Holidays {
     #[default]
@@ -176,13 +177,32 @@ pub struct BusinessHours {
     holidays: Holidays,
 }
 
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for BusinessHours {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <BusinessHoursSpec as utoipa::PartialSchema>::schema()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for BusinessHours {
+    fn name() -> std::borrow::Cow<'static, str> {
+        <BusinessHoursSpec as utoipa::ToSchema>::name()
+    }
+}
+
 /// The written form of business hours, as in scenario files and the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BusinessHoursSpec {
+    /// IANA time zone, e.g. `America/Chicago`.
     pub tz: String,
+    /// Days of the week, e.g. `Mon-Fri` or `Mon,Wed,Sat-Sun`.
     pub days: String,
+    /// Opening time, `HH:MM`.
     pub open: String,
+    /// Closing time, `HH:MM` (`24:00` for the end of the day).
     pub close: String,
     #[serde(default)]
     pub holidays: Holidays,

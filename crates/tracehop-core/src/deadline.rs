@@ -16,11 +16,14 @@ use crate::provider::ProviderProfile;
 
 /// The deadline periods a traceback runs under, recorded when it starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct DeadlinePolicy {
     /// Elapsed time from receipt to the answer deadline.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "PT24H"))]
     pub respond_within: SignedDuration,
     /// Business time from receipt to the start-investigating deadline.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "PT4H"))]
     pub start_within_business: SignedDuration,
 }
 
@@ -35,11 +38,16 @@ impl Default for DeadlinePolicy {
 
 /// When a request was sent and when it must be started and answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestDeadlines {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub notified_at: Timestamp,
     /// When the request counts as received: `notified_at`, or the deemed receipt.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub received_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub start_by: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub respond_by: Timestamp,
 }
 
@@ -47,6 +55,7 @@ impl DeadlinePolicy {
     pub fn deadlines_for(
         &self,
         provider: &ProviderProfile,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         notified_at: Timestamp,
     ) -> RequestDeadlines {
         let hours = &provider.business_hours;
@@ -89,6 +98,7 @@ impl RequestDeadlines {
 
 /// Which of a hop's deadlines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeadlineKind {
     StartBy,

@@ -15,6 +15,7 @@ const MAX_RAW_LEN: usize = 64;
 
 /// A number as presented plus, where it parses, its E.164 form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhoneNumber {
     /// Exactly as presented (trimmed of surrounding whitespace).
     pub raw: String,
@@ -31,6 +32,7 @@ pub struct PhoneNumber {
 
 /// Why a presented number has no E.164 form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NumberProblem {
     Empty,

@@ -13,6 +13,7 @@ const MAX_ID_LEN: usize = 64;
 
 /// A provider's stable identifier in the directory.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
 pub struct ProviderId(String);
 
@@ -62,6 +63,7 @@ impl From<ProviderId> for String {
 /// A VSP entity: the providers treated as one for labels, hop counts, metrics, status and scores.
 /// Named by its lowest member id, so it is stable while membership is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct EntityId(pub ProviderId);
 
@@ -74,6 +76,7 @@ impl fmt::Display for EntityId {
 /// What the engine needs to know about a provider when it enters a traceback. Recorded in the
 /// event that opens its hop, so labels and deadlines stay as they were at the time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderProfile {
     pub id: ProviderId,
     pub name: String,

@@ -7,12 +7,15 @@
 //! engines share, and run through the [`with_tx!`] and [`with_read!`] dispatchers.
 
 pub mod events;
+pub mod idempotency;
 pub mod jobs;
 mod migrate;
 pub mod providers;
+pub mod tokens;
 pub mod tracebacks;
 mod url;
 pub mod users;
+pub mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -11,12 +11,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "provider api",
+        sqlite: include_str!("../migrations/sqlite/0002_provider_api.sql"),
+        postgres: include_str!("../migrations/postgres/0002_provider_api.sql"),
+    },
+];
 
 /// Splits a migration into statements; they hold no semicolons inside literals.
 fn statements(script: &str) -> impl Iterator<Item = String> + '_ {

@@ -115,6 +115,29 @@ impl ProviderInput {
     }
 }
 
+const CONTACTS_SQL: &str =
+    "SELECT role, name, title, email, phone, business_hours FROM provider_contacts WHERE provider_id = $1 ORDER BY role DESC";
+
+macro_rules! contacts {
+    ($rows:expr) => {
+        $rows
+            .into_iter()
+            .map(|row| -> Result<Contact> {
+                let role: String = row.try_get("role")?;
+                let hours: Option<String> = row.try_get("business_hours")?;
+                Ok(Contact {
+                    role: if role == "backup" { ContactRole::Backup } else { ContactRole::Primary },
+                    name: row.try_get("name")?,
+                    title: row.try_get("title")?,
+                    email: row.try_get("email")?,
+                    phone: row.try_get("phone")?,
+                    business_hours: hours.map(|h| serde_json::from_str(&h)).transpose()?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    };
+}
+
 const COLUMNS: &str = "id, name, country, foreign_flag, foreign_source, foreign_override_reason, separate_treatment, \
      entity_id, business_hours, deemed_receipt, verified, merged_into, details, created_at_us, updated_at_us";
 
@@ -301,6 +324,14 @@ impl Tx {
         Ok(records.pop())
     }
 
+    /// A provider's contacts, read inside a command's transaction.
+    pub async fn contacts(&mut self, provider: &ProviderId) -> Result<Vec<Contact>> {
+        with_tx!(self, conn => {
+            let rows = sqlx::query(CONTACTS_SQL).bind(provider.as_str()).fetch_all(conn).await?;
+            contacts!(rows)
+        })
+    }
+
     /// The provider as the engine needs it when it enters a traceback now.
     pub async fn provider_profile(&mut self, id: &ProviderId) -> Result<Option<ProviderProfile>> {
         let Some(record) = self.provider(id).await? else {
@@ -349,26 +380,8 @@ impl Store {
 
     pub async fn contacts(&self, provider: &ProviderId) -> Result<Vec<Contact>> {
         with_read!(self, pool => {
-            let rows = sqlx::query(
-                "SELECT role, name, title, email, phone, business_hours FROM provider_contacts WHERE provider_id = $1 ORDER BY role DESC",
-            )
-            .bind(provider.as_str())
-            .fetch_all(pool)
-            .await?;
-            rows.into_iter()
-                .map(|row| -> Result<Contact> {
-                    let role: String = row.try_get("role")?;
-                    let hours: Option<String> = row.try_get("business_hours")?;
-                    Ok(Contact {
-                        role: if role == "backup" { ContactRole::Backup } else { ContactRole::Primary },
-                        name: row.try_get("name")?,
-                        title: row.try_get("title")?,
-                        email: row.try_get("email")?,
-                        phone: row.try_get("phone")?,
-                        business_hours: hours.map(|h| serde_json::from_str(&h)).transpose()?,
-                    })
-                })
-                .collect::<Result<Vec<_>>>()
+            let rows = sqlx::query(CONTACTS_SQL).bind(provider.as_str()).fetch_all(pool).await?;
+            contacts!(rows)
         })
     }
 
@@ -385,5 +398,95 @@ impl Store {
         ids.into_iter()
             .map(|id| ProviderId::new(id).map_err(|e| StoreError::Corrupt(e.to_string())))
             .collect()
+    }
+}
+
+/// A kind of identifier a provider is known by besides its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentifierKind {
+    /// FCC Registration Number, kept as ten digits.
+    Frn,
+    /// Robocall Mitigation Database number (`RMD0000000`).
+    Rmd,
+    /// Operating Company Number.
+    Ocn,
+    /// STIR/SHAKEN Service Provider Code.
+    Spc,
+}
+
+impl IdentifierKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Frn => "frn",
+            Self::Rmd => "rmd",
+            Self::Ocn => "ocn",
+            Self::Spc => "spc",
+        }
+    }
+
+    /// The stored form of a value: FRNs as ten digits, others upper-cased without spaces.
+    pub fn normalise(self, value: &str) -> String {
+        let compact: String = value.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        match self {
+            Self::Frn if compact.chars().all(|c| c.is_ascii_digit()) && !compact.is_empty() => format!("{compact:0>10}"),
+            _ => compact.to_ascii_uppercase(),
+        }
+    }
+}
+
+impl Tx {
+    /// Adds identifiers to a provider; one already held by another provider is a conflict.
+    pub async fn add_identifiers(&mut self, provider: &ProviderId, identifiers: &[(IdentifierKind, String)]) -> Result<()> {
+        for (kind, value) in identifiers {
+            let value = kind.normalise(value);
+            if value.is_empty() {
+                continue;
+            }
+            let owner: Option<String> = with_tx!(self, conn => {
+                sqlx::query_scalar("SELECT provider_id FROM provider_identifiers WHERE kind = $1 AND value = $2")
+                    .bind(kind.name()).bind(&value)
+                    .fetch_optional(conn)
+                    .await
+            })?;
+            match owner {
+                Some(owner) if owner == provider.as_str() => {}
+                Some(owner) => return Err(StoreError::Conflict(format!("{} {value} belongs to provider {owner}", kind.name()))),
+                None => {
+                    with_tx!(self, conn => {
+                        sqlx::query("INSERT INTO provider_identifiers (kind, value, provider_id) VALUES ($1, $2, $3)")
+                            .bind(kind.name()).bind(&value).bind(provider.as_str())
+                            .execute(conn)
+                            .await
+                            .map(|r| r.rows_affected())
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The provider known by an identifier.
+    pub async fn provider_by_identifier(&mut self, kind: IdentifierKind, value: &str) -> Result<Option<ProviderId>> {
+        let value = kind.normalise(value);
+        let found: Option<String> = with_tx!(self, conn => {
+            sqlx::query_scalar("SELECT provider_id FROM provider_identifiers WHERE kind = $1 AND value = $2")
+                .bind(kind.name()).bind(&value)
+                .fetch_optional(conn)
+                .await
+        })?;
+        found.map(|id| ProviderId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
+    }
+}
+
+impl Store {
+    pub async fn identifiers(&self, provider: &ProviderId) -> Result<Vec<(String, String)>> {
+        Ok(with_read!(self, pool => {
+            let rows = sqlx::query("SELECT kind, value FROM provider_identifiers WHERE provider_id = $1 ORDER BY kind, value")
+                .bind(provider.as_str())
+                .fetch_all(pool)
+                .await?;
+            rows.into_iter().map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).collect::<std::result::Result<Vec<_>, _>>()
+        })?)
     }
 }

@@ -35,6 +35,7 @@ pub enum Reply {
 
 /// An answer as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Answer {
     Upstream {
@@ -76,6 +77,7 @@ impl Answer {
 
 /// What the provider saw of the call on its ingress (TB-2).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evidence {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress_trunk: Option<String>,
@@ -91,6 +93,7 @@ pub struct Evidence {
 
 /// Contact details for an upstream the platform does not know yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SuppliedContact {
     pub provider_name: String,
     pub country: Country,
@@ -106,6 +109,7 @@ pub struct SuppliedContact {
 
 /// The originating customer (Best Practice 4).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Customer {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -126,6 +130,7 @@ pub struct Customer {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mitigation {
     pub action: MitigationAction,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,6 +138,7 @@ pub struct Mitigation {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MitigationAction {
     Terminated,
@@ -142,6 +148,7 @@ pub enum MitigationAction {
 
 /// A STIR/SHAKEN attestation level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Attestation {
     A,
     B,
@@ -149,6 +156,7 @@ pub enum Attestation {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum NotFoundReason {
     /// No record of the call.

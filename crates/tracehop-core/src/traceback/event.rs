@@ -12,7 +12,9 @@ use crate::deadline::{DeadlineKind, RequestDeadlines};
 use crate::provider::ProviderProfile;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub actor: Actor,
     pub change: Change,
@@ -20,6 +22,7 @@ pub struct Event {
 
 /// Why a hop's request was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RequestCause {
     /// The hop's first request.
@@ -31,6 +34,7 @@ pub enum RequestCause {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Change {
     Started {
@@ -94,6 +98,7 @@ pub enum Change {
     },
     DeadlineExtended {
         hop: HopId,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         respond_by: Timestamp,
         reason: String,
     },
@@ -116,6 +121,7 @@ pub enum Change {
     ReminderSent {
         hop: HopId,
         deadline: DeadlineKind,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
         due: Timestamp,
     },
     RecordingShared {

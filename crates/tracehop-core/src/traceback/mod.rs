@@ -40,6 +40,7 @@ pub use view::{ProviderView, provider_view};
 
 /// A traceback's identifier, assigned by the caller that starts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct TracebackId(pub Uuid);
 
@@ -52,6 +53,7 @@ impl fmt::Display for TracebackId {
 /// A hop: one request to one provider. Numbered from 0 (the terminating provider) in the order
 /// hops were opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct HopId(pub u32);
 
@@ -68,16 +70,19 @@ impl fmt::Display for HopId {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct DisputeId(pub u32);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct CommentId(pub u32);
 
 /// Calls terminating in the U.S., or traced for a foreign law-enforcement request (SRC-4): a
 /// separate category everywhere.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     #[default]
@@ -87,6 +92,7 @@ pub enum Category {
 
 /// Who issued a command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Actor {
     /// Consortium staff.
@@ -112,6 +118,7 @@ impl Actor {
 
 /// A recording or voicemail kept in the object store (INC-3), referred to by key and digest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordingRef {
     pub key: String,
     pub content_type: String,
@@ -122,9 +129,11 @@ pub struct RecordingRef {
 /// What a traceback carries about the call it traces: the part of the incident a provider needs
 /// to find the call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallFacts {
     pub calling: PhoneNumber,
     pub called: PhoneNumber,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub call_time: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sip_call_id: Option<String>,
@@ -138,6 +147,7 @@ pub struct CallFacts {
 
 /// The rules a traceback runs under, fixed when it starts (SPEC policy parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default, deny_unknown_fields)]
 pub struct TracebackPolicy {
     pub deadlines: DeadlinePolicy,
@@ -160,6 +170,7 @@ impl Default for TracebackPolicy {
 
 /// Why staff marked a traceback strike exempt (TB-9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StrikeExemptReason {
     FactualIssue,
@@ -171,6 +182,7 @@ pub enum StrikeExemptReason {
 
 /// Who may read a comment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     /// Staff, and the provider that wrote it.
@@ -182,6 +194,7 @@ pub enum Visibility {
 
 /// Why a traceback waits for staff.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewReason {
     /// The named upstream is already in the call path.
@@ -194,6 +207,7 @@ pub enum ReviewReason {
 
 /// A provider as named in answers and views: identity only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderRef {
     pub id: ProviderId,
     pub name: String,

@@ -14,6 +14,7 @@ use crate::provider::{ProviderId, ProviderProfile};
 
 /// A traceback; `Traceback::default()` is one that has not started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Traceback {
     pub header: Option<Header>,
     pub hops: Vec<Hop>,
@@ -28,11 +29,13 @@ pub struct Traceback {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Header {
     pub id: TracebackId,
     pub category: Category,
     pub call: CallFacts,
     pub policy: TracebackPolicy,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub started_at: Timestamp,
     pub started_by: Actor,
     pub candidate: Option<String>,
@@ -41,6 +44,7 @@ pub struct Header {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HopState {
     /// Waiting for the provider (which may not have been notified yet).
@@ -71,6 +75,7 @@ impl HopState {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hop {
     pub id: HopId,
     /// The provider as it was when the hop opened (foreign flag, entity, hours).
@@ -78,12 +83,14 @@ pub struct Hop {
     /// The hop whose answer named this provider; `None` for the terminating provider.
     pub named_by: Option<HopId>,
     pub counts_as_hop: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub opened_at: Timestamp,
     pub state: HopState,
     /// The current request's deadlines; `None` until the provider has been notified.
     pub request: Option<RequestDeadlines>,
     /// How many requests the provider got for this hop.
     pub requests: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub acknowledged_at: Option<Timestamp>,
     pub answer: Option<RecordedAnswer>,
     /// Answers set aside by a redirect or reopen, oldest first.
@@ -97,74 +104,93 @@ pub struct Hop {
     pub expirations: u32,
     pub extensions: Vec<Extension>,
     /// Reminders sent, by deadline and the deadline's value then.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub reminders: Vec<(DeadlineKind, Timestamp)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordedAnswer {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: Actor,
     pub answer: Answer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Extension {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: Actor,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub from: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub to: Timestamp,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Review {
     pub reason: ReviewReason,
     pub hop: HopId,
     pub pending: Option<ProviderProfile>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub since: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Closure {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: Actor,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StrikeExempt {
     pub reason: StrikeExemptReason,
     pub note: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: Actor,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Dispute {
     pub id: DisputeId,
     pub hop: HopId,
     pub provider: ProviderId,
     pub grounds: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub filed_at: Timestamp,
     pub filed_by: Actor,
     pub review: Option<DisputeReview>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisputeReview {
     pub accepted: bool,
     pub note: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub by: Actor,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Comment {
     pub id: CommentId,
     pub hop: Option<HopId>,
     pub author: Actor,
     pub visibility: Visibility,
     pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
 }
 

@@ -16,6 +16,7 @@ use crate::number::PhoneNumber;
 use crate::provider::ProviderId;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProviderView {
     pub traceback: TracebackId,
     /// Whether the traceback is still under way; its outcome is not shown.
@@ -26,9 +27,11 @@ pub struct ProviderView {
 
 /// What a provider needs to find the call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallView {
     pub calling: PhoneNumber,
     pub called: PhoneNumber,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub call_time: Timestamp,
     pub sip_call_id: Option<String>,
     pub campaign_label: Option<String>,
@@ -38,6 +41,7 @@ pub struct CallView {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HopView {
     pub hop: HopId,
     /// The downstream provider that named this one; `None` when the consortium asked it as the
@@ -46,6 +50,7 @@ pub struct HopView {
     pub state: HopState,
     pub request: Option<RequestDeadlines>,
     pub requests: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub acknowledged_at: Option<Timestamp>,
     pub answer: Option<AnswerView>,
     pub upstream: Option<UpstreamView>,
@@ -54,7 +59,9 @@ pub struct HopView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AnswerView {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     /// Whether staff entered it on the provider's behalf.
     pub entered_by_staff: bool,
@@ -63,12 +70,14 @@ pub struct AnswerView {
 
 /// The upstream a provider named, and its role in limited form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpstreamView {
     pub provider: ProviderRef,
     pub role: UpstreamRole,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UpstreamRole {
     /// Not asked yet, or not answered yet.
@@ -84,19 +93,23 @@ pub enum UpstreamRole {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommentView {
     pub id: CommentId,
     pub hop: HopId,
     /// `None` for the consortium's staff.
     pub author: Option<ProviderRef>,
     pub text: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisputeView {
     pub id: DisputeId,
     pub grounds: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub filed_at: Timestamp,
     /// `None` while staff have not decided.
     pub accepted: Option<bool>,

@@ -1,0 +1,270 @@
+//! Bearer API tokens for providers' systems and staff machine users: shown once, stored as a
+//! hash, scoped, expiring, revocable.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use jiff::Timestamp;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use tracehop_core::provider::ProviderId;
+use tracehop_store::tokens::TokenRecord;
+
+use crate::principal::{Principal, StaffRole};
+use crate::{App, AppError, AppResult};
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Read one's own hop requests and their views.
+    HopsRead,
+    /// Acknowledge, answer, dispute and comment on one's own hops.
+    HopsAnswer,
+    /// Manage one's webhooks and read deliveries.
+    WebhooksManage,
+    /// Issue and revoke tokens (a provider's for itself; staff's for anyone).
+    TokensManage,
+    /// Staff: read every traceback.
+    TracebacksRead,
+    /// Staff: start and steer tracebacks.
+    TracebacksManage,
+}
+
+pub const ALL_SCOPES: [Scope; 6] =
+    [Scope::HopsRead, Scope::HopsAnswer, Scope::WebhooksManage, Scope::TokensManage, Scope::TracebacksRead, Scope::TracebacksManage];
+
+impl Scope {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::HopsRead => "hops:read",
+            Self::HopsAnswer => "hops:answer",
+            Self::WebhooksManage => "webhooks:manage",
+            Self::TokensManage => "tokens:manage",
+            Self::TracebacksRead => "tracebacks:read",
+            Self::TracebacksManage => "tracebacks:manage",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        ALL_SCOPES.into_iter().find(|scope| scope.name() == text)
+    }
+
+    /// Whether a provider's token may hold it.
+    pub fn for_providers(self) -> bool {
+        matches!(self, Self::HopsRead | Self::HopsAnswer | Self::WebhooksManage | Self::TokensManage)
+    }
+
+    /// Whether a staff token may hold it.
+    pub fn for_staff(self) -> bool {
+        matches!(self, Self::TracebacksRead | Self::TracebacksManage | Self::TokensManage)
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Whom a token acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOwner {
+    Provider(ProviderId),
+    /// A staff machine user with this role.
+    Staff(StaffRole),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub name: String,
+    pub owner: TokenOwner,
+    pub scopes: BTreeSet<Scope>,
+    pub expires_at: Option<Timestamp>,
+    pub rate_limit_per_minute: Option<u32>,
+}
+
+/// A token just issued: the secret is in `token` and nowhere else.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub record: TokenRecord,
+    pub token: String,
+}
+
+/// The caller a valid token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub token_id: String,
+    pub principal: Principal,
+    pub scopes: BTreeSet<Scope>,
+    pub rate_limit_per_minute: u32,
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl Caller {
+    pub fn require(&self, scope: Scope) -> AppResult<()> {
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("this token lacks the {scope} scope")))
+        }
+    }
+}
+
+pub const DEFAULT_RATE_LIMIT: u32 = 600;
+
+/// How a token's owner is stored, and which scopes it may hold.
+type OwnerColumns = (&'static str, Option<String>, Option<&'static str>, fn(Scope) -> bool);
+const TOKEN_PREFIX: &str = "thp_";
+
+fn random_text(length: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..length).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
+}
+
+fn digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Compares without stopping at the first difference.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn role_name(role: StaffRole) -> &'static str {
+    match role {
+        StaffRole::Admin => "admin",
+        StaffRole::Analyst => "analyst",
+    }
+}
+
+impl App {
+    /// Issues a token. Staff may issue provider tokens, and admins staff tokens; a provider's
+    /// caller with `tokens:manage` may issue tokens for its own provider within its own scopes.
+    pub async fn issue_token(&self, by: &Principal, by_scopes: Option<&BTreeSet<Scope>>, new: NewToken) -> AppResult<IssuedToken> {
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::invalid("name", "1 to 100 characters"));
+        }
+        if new.scopes.is_empty() {
+            return Err(AppError::invalid("scopes", "at least one scope"));
+        }
+        let now = self.now();
+        if new.expires_at.is_some_and(|at| at <= now) {
+            return Err(AppError::invalid("expires_at", "must be in the future"));
+        }
+        let limit = new.rate_limit_per_minute.unwrap_or(DEFAULT_RATE_LIMIT);
+        if !(1..=100_000).contains(&limit) {
+            return Err(AppError::invalid("rate_limit_per_minute", "between 1 and 100000"));
+        }
+        match (&new.owner, by) {
+            (TokenOwner::Provider(_), Principal::Staff { .. }) | (TokenOwner::Staff(_), Principal::Staff { role: StaffRole::Admin, .. }) => {}
+            (TokenOwner::Staff(_), Principal::Staff { .. }) => return Err(AppError::Forbidden("only staff admins issue staff tokens".into())),
+            (TokenOwner::Provider(owner), Principal::Provider { provider, .. }) if owner == provider => {
+                if let Some(held) = by_scopes
+                    && let Some(extra) = new.scopes.iter().find(|s| !held.contains(s))
+                {
+                    return Err(AppError::Forbidden(format!("you cannot grant {extra}, which your own token lacks")));
+                }
+            }
+            (_, Principal::Provider { .. }) => return Err(AppError::NotFound("provider".into())),
+        }
+        let (owner_kind, provider_id, staff_role, allowed): OwnerColumns = match &new.owner {
+            TokenOwner::Provider(provider) => {
+                if self.store().provider(provider).await?.is_none() {
+                    return Err(AppError::invalid("provider_id", format!("no provider {provider}")));
+                }
+                ("provider", Some(provider.to_string()), None, Scope::for_providers)
+            }
+            TokenOwner::Staff(role) => ("staff", None, Some(role_name(*role)), Scope::for_staff),
+        };
+        if let Some(wrong) = new.scopes.iter().find(|s| !allowed(**s)) {
+            return Err(AppError::invalid("scopes", format!("{wrong} is not for {owner_kind} tokens")));
+        }
+        let prefix = format!("{TOKEN_PREFIX}{}", random_text(12));
+        let token = format!("{prefix}_{}", random_text(40));
+        let created_by = match by {
+            Principal::Staff { user, .. } | Principal::Provider { user, .. } => user.clone(),
+        };
+        let record = TokenRecord {
+            id: self.new_id().to_string(),
+            prefix,
+            secret_hash: digest(&token),
+            name: name.to_owned(),
+            owner_kind: owner_kind.to_owned(),
+            provider_id,
+            staff_role: staff_role.map(str::to_owned),
+            scopes: new.scopes.iter().map(|s| s.name().to_owned()).collect(),
+            rate_limit_per_minute: i64::from(limit),
+            created_by,
+            created_at: now,
+            expires_at: new.expires_at,
+            revoked_at: None,
+            last_used_at: None,
+        };
+        let mut tx = self.store().begin().await?;
+        tx.insert_token(&record).await?;
+        tx.commit().await?;
+        Ok(IssuedToken { record, token })
+    }
+
+    /// The caller a bearer token stands for.
+    pub async fn authenticate_token(&self, token: &str) -> AppResult<Caller> {
+        let refused = || AppError::Unauthorized("the bearer token is not valid".into());
+        let prefix = token.rsplit_once('_').map(|(prefix, _)| prefix).filter(|p| p.starts_with(TOKEN_PREFIX)).ok_or_else(refused)?;
+        let record = self.store().token_by_prefix(prefix).await?.ok_or_else(refused)?;
+        if !same(&record.secret_hash, &digest(token)) {
+            return Err(refused());
+        }
+        let now = self.now();
+        if record.revoked_at.is_some() {
+            return Err(AppError::Unauthorized("this token has been revoked".into()));
+        }
+        if record.expires_at.is_some_and(|at| at <= now) {
+            return Err(AppError::Unauthorized("this token has expired".into()));
+        }
+        caller_of(&record).ok_or_else(refused)
+    }
+
+    /// Tokens of a provider (for that provider's callers or staff), or staff tokens (staff).
+    pub async fn list_tokens(&self, by: &Principal, provider: Option<&ProviderId>) -> AppResult<Vec<TokenRecord>> {
+        match (by, provider) {
+            (Principal::Staff { .. }, provider) => Ok(self.store().list_tokens(provider.map(ProviderId::as_str)).await?),
+            (Principal::Provider { provider: own, .. }, Some(asked)) if own == asked => Ok(self.store().list_tokens(Some(own.as_str())).await?),
+            (Principal::Provider { .. }, _) => Err(AppError::NotFound("tokens".into())),
+        }
+    }
+
+    /// Revokes a token the caller may manage.
+    pub async fn revoke_token(&self, by: &Principal, id: &str) -> AppResult<TokenRecord> {
+        let hidden = || AppError::NotFound(format!("token {id}"));
+        let record = self.store().token(id).await?.ok_or_else(hidden)?;
+        let allowed = match by {
+            Principal::Staff { role, .. } => record.owner_kind == "provider" || *role == StaffRole::Admin,
+            Principal::Provider { provider, .. } => record.provider_id.as_deref() == Some(provider.as_str()),
+        };
+        if !allowed {
+            return Err(hidden());
+        }
+        self.store().revoke_token(id, self.now()).await?;
+        self.store().token(id).await?.ok_or_else(hidden)
+    }
+}
+
+/// The caller a stored token stands for.
+fn caller_of(record: &TokenRecord) -> Option<Caller> {
+    let user = format!("token:{}", record.prefix);
+    let principal = match (record.owner_kind.as_str(), &record.provider_id, record.staff_role.as_deref()) {
+        ("provider", Some(provider), _) => Principal::Provider { provider: ProviderId::new(provider.clone()).ok()?, user },
+        ("staff", _, Some("admin")) => Principal::Staff { user, role: StaffRole::Admin },
+        ("staff", _, Some("analyst")) => Principal::Staff { user, role: StaffRole::Analyst },
+        _ => return None,
+    };
+    Some(Caller {
+        token_id: record.id.clone(),
+        principal,
+        scopes: record.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        rate_limit_per_minute: u32::try_from(record.rate_limit_per_minute).unwrap_or(DEFAULT_RATE_LIMIT),
+        last_used_at: record.last_used_at,
+    })
+}

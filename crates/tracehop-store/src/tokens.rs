@@ -1,0 +1,138 @@
+//! Bearer API tokens: stored as a SHA-256 of the secret (tokens are long random strings, so a
+//! fast hash is enough), found by their public prefix.
+
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::{Result, Store, StoreError, Tx, from_micros, is_unique_violation, micros, with_read, with_tx};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    /// The public part of the token, shown in listings (`thp_xxxxxxxxxxxx`).
+    pub prefix: String,
+    pub secret_hash: String,
+    pub name: String,
+    /// `provider` or `staff`.
+    pub owner_kind: String,
+    pub provider_id: Option<String>,
+    /// `admin` or `analyst` for staff machine users.
+    pub staff_role: Option<String>,
+    pub scopes: Vec<String>,
+    pub rate_limit_per_minute: i64,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+const COLUMNS: &str = "id, prefix, secret_hash, name, owner_kind, provider_id, staff_role, scopes, rate_limit_per_minute, \
+     created_by, created_at_us, expires_at_us, revoked_at_us, last_used_at_us";
+
+macro_rules! tokens {
+    ($rows:expr) => {
+        $rows
+            .into_iter()
+            .map(|row| -> Result<TokenRecord> {
+                let scopes: String = row.try_get("scopes")?;
+                let time = |name: &str| -> Result<Option<Timestamp>> { row.try_get::<Option<i64>, _>(name)?.map(from_micros).transpose() };
+                Ok(TokenRecord {
+                    id: row.try_get("id")?,
+                    prefix: row.try_get("prefix")?,
+                    secret_hash: row.try_get("secret_hash")?,
+                    name: row.try_get("name")?,
+                    owner_kind: row.try_get("owner_kind")?,
+                    provider_id: row.try_get("provider_id")?,
+                    staff_role: row.try_get("staff_role")?,
+                    scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+                    rate_limit_per_minute: row.try_get("rate_limit_per_minute")?,
+                    created_by: row.try_get("created_by")?,
+                    created_at: from_micros(row.try_get("created_at_us")?)?,
+                    expires_at: time("expires_at_us")?,
+                    revoked_at: time("revoked_at_us")?,
+                    last_used_at: time("last_used_at_us")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()
+    };
+}
+
+impl Tx {
+    pub async fn insert_token(&mut self, token: &TokenRecord) -> Result<()> {
+        let result = with_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO api_tokens (id, prefix, secret_hash, name, owner_kind, provider_id, staff_role, scopes,
+                     rate_limit_per_minute, created_by, created_at_us, expires_at_us)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&token.id).bind(&token.prefix).bind(&token.secret_hash).bind(&token.name).bind(&token.owner_kind)
+            .bind(&token.provider_id).bind(&token.staff_role).bind(token.scopes.join(" ")).bind(token.rate_limit_per_minute)
+            .bind(&token.created_by).bind(micros(token.created_at)).bind(token.expires_at.map(micros))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(format!("token {}", token.prefix))),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+impl Store {
+    pub async fn token_by_prefix(&self, prefix: &str) -> Result<Option<TokenRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE prefix = $1");
+        let mut found = with_read!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(prefix).fetch_all(pool).await?;
+            tokens!(rows)
+        })?;
+        Ok(found.pop())
+    }
+
+    pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1");
+        let mut found = with_read!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(pool).await?;
+            tokens!(rows)
+        })?;
+        Ok(found.pop())
+    }
+
+    /// Tokens of one provider, or every staff token when `provider` is `None`.
+    pub async fn list_tokens(&self, provider: Option<&str>) -> Result<Vec<TokenRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM api_tokens
+             WHERE ($1 IS NULL AND owner_kind = 'staff') OR provider_id = $1 ORDER BY created_at_us, id"
+        );
+        with_read!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(provider).fetch_all(pool).await?;
+            tokens!(rows)
+        })
+    }
+
+    /// Revokes a token; false when it was already revoked or does not exist.
+    pub async fn revoke_token(&self, id: &str, now: Timestamp) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let changed = with_tx!(tx, conn => {
+            sqlx::query("UPDATE api_tokens SET revoked_at_us = $2 WHERE id = $1 AND revoked_at_us IS NULL")
+                .bind(id)
+                .bind(micros(now))
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        tx.commit().await?;
+        Ok(changed == 1)
+    }
+
+    /// Records a token's last use.
+    pub async fn touch_token(&self, id: &str, now: Timestamp) -> Result<()> {
+        let mut tx = self.begin().await?;
+        with_tx!(tx, conn => {
+            sqlx::query("UPDATE api_tokens SET last_used_at_us = $2 WHERE id = $1").bind(id).bind(micros(now)).execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        tx.commit().await
+    }
+}
