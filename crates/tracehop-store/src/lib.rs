@@ -29,6 +29,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub use crate::migrate::known_versions as migration_versions;
 pub use crate::url::{DatabaseUrl, redact};
 
 /// Runs `$body` with `$conn` bound to the transaction's connection, for either engine.

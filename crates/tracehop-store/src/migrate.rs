@@ -40,6 +40,11 @@ fn statements(script: &str) -> impl Iterator<Item = String> + '_ {
         .filter(|statement| !statement.trim().is_empty())
 }
 
+/// Every migration version this build carries, in order.
+pub fn known_versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
+}
+
 impl Store {
     /// Applies pending migrations, each in its own transaction. Safe to run from several
     /// processes at once: the first to record a version wins, the others find it applied.
