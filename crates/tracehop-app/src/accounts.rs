@@ -58,10 +58,7 @@ impl App {
             return Err(AppError::invalid("password", "at least 12 characters"));
         }
         if (new.role == Role::Provider) != new.provider.is_some() {
-            return Err(AppError::invalid(
-                "provider",
-                "provider users, and only they, belong to a provider",
-            ));
+            return Err(AppError::invalid("provider", "provider users, and only they, belong to a provider"));
         }
         let user = UserRecord {
             id: self.new_id().to_string(),
@@ -83,20 +80,12 @@ impl App {
     /// The principal for a username and password, or `Forbidden` without saying which was wrong.
     pub async fn authenticate(&self, username: &str, password: &str) -> AppResult<Principal> {
         let refused = || AppError::Forbidden("unknown username or wrong password".into());
-        let user = self
-            .store()
-            .user_by_username(username)
-            .await?
-            .filter(|u| !u.disabled)
-            .ok_or_else(refused)?;
+        let user = self.store().user_by_username(username).await?.filter(|u| !u.disabled).ok_or_else(refused)?;
         let stored = user.password_hash.clone().ok_or_else(refused)?;
         let password = password.to_owned();
         let matches = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&stored).is_ok_and(|hash| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &hash)
-                    .is_ok()
-            })
+            PasswordHash::new(&stored)
+                .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
         })
         .await
         .unwrap_or(false);
@@ -110,20 +99,11 @@ impl App {
 /// The principal an account acts as.
 pub fn principal_of(user: &UserRecord) -> Option<Principal> {
     match user.role.as_str() {
-        "admin" => Some(Principal::Staff {
-            user: user.username.clone(),
-            role: StaffRole::Admin,
-        }),
-        "analyst" => Some(Principal::Staff {
-            user: user.username.clone(),
-            role: StaffRole::Analyst,
-        }),
+        "admin" => Some(Principal::Staff { user: user.username.clone(), role: StaffRole::Admin }),
+        "analyst" => Some(Principal::Staff { user: user.username.clone(), role: StaffRole::Analyst }),
         "provider" => {
             let provider = ProviderId::new(user.provider_id.clone()?).ok()?;
-            Some(Principal::Provider {
-                provider,
-                user: user.username.clone(),
-            })
+            Some(Principal::Provider { provider, user: user.username.clone() })
         }
         _ => None,
     }

@@ -29,33 +29,22 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: Timestamp) -> Self {
-        Self {
-            now: Mutex::new(truncate_to_micros(start)),
-        }
+        Self { now: Mutex::new(truncate_to_micros(start)) }
     }
 
     pub fn set(&self, to: Timestamp) {
-        *self
-            .now
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = truncate_to_micros(to);
+        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = truncate_to_micros(to);
     }
 
     pub fn advance(&self, by: SignedDuration) {
-        let mut now = self
-            .now
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut now = self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *now = now.checked_add(by).unwrap_or(*now);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        *self
-            .now
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *self.now.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

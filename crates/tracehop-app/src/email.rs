@@ -16,7 +16,14 @@ fn when(at: Timestamp, zone: &TimeZone, zone_name: &str) -> String {
 }
 
 /// Subject and body of a notification email.
-pub fn render(settings: &Settings, event_type: &str, number: i64, state: &Traceback, view: &ProviderView, hop: Option<HopId>) -> (String, String) {
+pub fn render(
+    settings: &Settings,
+    event_type: &str,
+    number: i64,
+    state: &Traceback,
+    view: &ProviderView,
+    hop: Option<HopId>,
+) -> (String, String) {
     let this = hop_of(view, hop);
     let profile = hop.and_then(|h| state.hop(h)).map(|h| &h.provider);
     let hours = profile.map(|p| &p.business_hours);
@@ -25,7 +32,10 @@ pub fn render(settings: &Settings, event_type: &str, number: i64, state: &Traceb
     let respond_by = this.and_then(|h| h.request).map(|r| when(r.respond_by, &zone, zone_name));
     let hop_label = this.map_or_else(String::new, |h| format!(", hop {}", h.hop));
     let subject = match event_type {
-        "hop.requested" => format!("[tracehop] Traceback request #{number}{hop_label}: respond by {}", respond_by.clone().unwrap_or_default()),
+        "hop.requested" => format!(
+            "[tracehop] Traceback request #{number}{hop_label}: respond by {}",
+            respond_by.clone().unwrap_or_default()
+        ),
         "hop.reminder" => format!("[tracehop] Reminder: traceback #{number}{hop_label} is due"),
         "hop.expired" => format!("[tracehop] Deadline passed: traceback #{number}{hop_label}"),
         "hop.cancelled" => format!("[tracehop] Request withdrawn: traceback #{number}{hop_label}"),
@@ -37,9 +47,15 @@ pub fn render(settings: &Settings, event_type: &str, number: i64, state: &Traceb
     let name = profile.map_or("", |p| p.name.as_str());
     let _ = writeln!(body, "To the traceback contacts of {name},\n");
     let _ = match event_type {
-        "hop.requested" => writeln!(body, "The traceback consortium asks you to identify the provider from which you received the call below, or, if your customer originated it, that customer."),
+        "hop.requested" => writeln!(
+            body,
+            "The traceback consortium asks you to identify the provider from which you received the call below, or, if your customer originated it, that customer."
+        ),
         "hop.reminder" => writeln!(body, "This is a reminder: your answer to the request below is due soon."),
-        "hop.expired" => writeln!(body, "The 24-hour deadline for the request below passed without an answer. You are recorded as non-responsive for this traceback."),
+        "hop.expired" => writeln!(
+            body,
+            "The 24-hour deadline for the request below passed without an answer. You are recorded as non-responsive for this traceback."
+        ),
         "hop.cancelled" => writeln!(body, "The request below has been withdrawn; no answer is needed."),
         "traceback.closed" => writeln!(body, "The traceback below is closed. Thank you for your cooperation."),
         "dispute.reviewed" => writeln!(body, "Staff have reviewed your dispute of the traceback below."),
@@ -68,7 +84,13 @@ pub fn render(settings: &Settings, event_type: &str, number: i64, state: &Traceb
     }
     if let (Some(this), true) = (this, matches!(event_type, "hop.requested" | "hop.reminder")) {
         if let Some(request) = this.request {
-            let _ = writeln!(body, "\nDeadlines (your business hours: {} {}-{} {zone_name})", hours.map(|h| h.spec().days).unwrap_or_default(), hours.map(|h| h.spec().open).unwrap_or_default(), hours.map(|h| h.spec().close).unwrap_or_default());
+            let _ = writeln!(
+                body,
+                "\nDeadlines (your business hours: {} {}-{} {zone_name})",
+                hours.map(|h| h.spec().days).unwrap_or_default(),
+                hours.map(|h| h.spec().open).unwrap_or_default(),
+                hours.map(|h| h.spec().close).unwrap_or_default()
+            );
             if request.received_at != request.notified_at {
                 let _ = writeln!(body, "  Deemed received:        {}", when(request.received_at, &zone, zone_name));
             }
@@ -80,6 +102,9 @@ pub fn render(settings: &Settings, event_type: &str, number: i64, state: &Traceb
         let _ = writeln!(body, "  GET  {base}/api/v1/provider/tracebacks/{}", view.traceback);
         let _ = writeln!(body, "  POST {base}/api/v1/provider/tracebacks/{}/hops/{}/answer", view.traceback, this.hop);
     }
-    let _ = writeln!(body, "\nTraceback information is confidential: share it only with the consortium, the providers immediately before and after you in the call path, or under valid legal process (ITG Best Practice 8).");
+    let _ = writeln!(
+        body,
+        "\nTraceback information is confidential: share it only with the consortium, the providers immediately before and after you in the call path, or under valid legal process (ITG Best Practice 8)."
+    );
     (subject, body)
 }

@@ -56,12 +56,7 @@ fn timers_for(
     let mut jobs = Vec::new();
     for &deadline in deadlines {
         let due = request.due(deadline);
-        let job = TimerJob {
-            traceback,
-            hop,
-            deadline,
-            due,
-        };
+        let job = TimerJob { traceback, hop, deadline, due };
         jobs.push(timer(DEADLINE, job, request.missed_at(deadline)));
         let lead = match deadline {
             DeadlineKind::StartBy => settings.reminders.before_start_by,
@@ -77,12 +72,7 @@ fn timers_for(
 }
 
 /// The jobs `events` cause, given the state after them.
-pub fn jobs_for(
-    settings: &Settings,
-    state: &Traceback,
-    events: &[Event],
-    now: Timestamp,
-) -> Vec<NewJob> {
+pub fn jobs_for(settings: &Settings, state: &Traceback, events: &[Event], now: Timestamp) -> Vec<NewJob> {
     let Some(header) = &state.header else {
         return Vec::new();
     };
@@ -101,14 +91,7 @@ pub fn jobs_for(
             }
             Change::DeadlineExtended { hop, .. } => {
                 if let Some(request) = state.hop(*hop).and_then(|h| h.request) {
-                    jobs.extend(timers_for(
-                        settings,
-                        header.id,
-                        *hop,
-                        &request,
-                        &[DeadlineKind::RespondBy],
-                        now,
-                    ));
+                    jobs.extend(timers_for(settings, header.id, *hop, &request, &[DeadlineKind::RespondBy], now));
                 }
             }
             _ => {}

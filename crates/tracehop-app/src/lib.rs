@@ -15,6 +15,7 @@ pub mod principal;
 pub mod settings;
 pub mod tokens;
 pub mod traceback;
+pub mod webhooks;
 pub mod worker;
 
 use std::sync::Arc;

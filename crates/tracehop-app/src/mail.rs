@@ -10,31 +10,36 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
-/// How mail leaves the platform.
+/// How mail leaves the platform: `transport` is `smtp`, `files` or `disabled`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "transport", rename_all = "snake_case", deny_unknown_fields)]
-pub enum MailTransport {
-    /// Delivered to an SMTP server.
-    Smtp {
-        host: String,
-        #[serde(default = "default_port")]
-        port: u16,
-        /// `none`, `starttls` (required) or `tls` (implicit, usually port 465).
-        #[serde(default)]
-        tls: TlsMode,
-        #[serde(default)]
-        username: Option<String>,
-        #[serde(default)]
-        password: Option<String>,
-    },
-    /// Written as `.eml` files into a folder.
-    Files { dir: PathBuf },
-    /// Not sent (notifications are still logged).
-    Disabled,
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    /// The sender, e.g. `tracehop <traceback@consortium.example>`.
+    pub from: String,
+    /// `smtp` (to `host`), `files` (`.eml` files in `dir`) or `disabled`.
+    pub transport: String,
+    pub host: Option<String>,
+    pub port: u16,
+    /// `none`, `starttls` (required; the default) or `tls` (implicit, usually port 465).
+    pub tls: TlsMode,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub dir: Option<PathBuf>,
 }
 
-fn default_port() -> u16 {
-    587
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "tracehop <traceback@tracehop.example>".to_owned(),
+            transport: "disabled".to_owned(),
+            host: None,
+            port: 587,
+            tls: TlsMode::Starttls,
+            username: None,
+            password: None,
+            dir: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,21 +49,6 @@ pub enum TlsMode {
     #[default]
     Starttls,
     Tls,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct MailConfig {
-    /// The sender, e.g. `tracehop <traceback@consortium.example>`.
-    pub from: String,
-    #[serde(flatten)]
-    pub transport: MailTransport,
-}
-
-impl Default for MailConfig {
-    fn default() -> Self {
-        Self { from: "tracehop <traceback@tracehop.example>".to_owned(), transport: MailTransport::Disabled }
-    }
 }
 
 /// A message as a capture holds it.
@@ -89,25 +79,30 @@ pub struct Mailer {
 impl Mailer {
     pub fn from_config(config: &MailConfig) -> Result<Self, String> {
         let from: Mailbox = config.from.parse().map_err(|e| format!("mail.from {:?}: {e}", config.from))?;
-        let transport = match &config.transport {
-            MailTransport::Smtp { host, port, tls, username, password } => {
-                let parameters = || TlsParameters::new(host.clone()).map_err(|e| format!("mail TLS for {host}: {e}"));
+        let transport = match config.transport.as_str() {
+            "smtp" => {
+                let host = config.host.as_deref().ok_or("mail.host is required for smtp")?;
+                let (port, tls, username, password) = (&config.port, &config.tls, &config.username, &config.password);
+                let parameters = || TlsParameters::new(host.to_owned()).map_err(|e| format!("mail TLS for {host}: {e}"));
                 let tls = match tls {
                     TlsMode::None => Tls::None,
                     TlsMode::Starttls => Tls::Required(parameters()?),
                     TlsMode::Tls => Tls::Wrapper(parameters()?),
                 };
-                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str()).port(*port).tls(tls);
+                let mut builder =
+                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(*port).tls(tls);
                 if let (Some(user), Some(password)) = (username, password) {
                     builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
                 }
                 Transport::Smtp(builder.build())
             }
-            MailTransport::Files { dir } => {
+            "files" => {
+                let dir = config.dir.as_ref().ok_or("mail.dir is required for files")?;
                 std::fs::create_dir_all(dir).map_err(|e| format!("mail folder {}: {e}", dir.display()))?;
                 Transport::Files(AsyncFileTransport::<Tokio1Executor>::new(dir))
             }
-            MailTransport::Disabled => Transport::Disabled,
+            "disabled" => Transport::Disabled,
+            other => return Err(format!("mail.transport {other:?}: expected smtp, files or disabled")),
         };
         Ok(Self { from: Some(from), transport })
     }

@@ -20,8 +20,15 @@ pub const EMAIL: &str = "email";
 pub const WEBHOOK: &str = "webhook";
 
 /// What a provider can subscribe to, and what its emails are about.
-pub const EVENT_TYPES: [&str; 7] =
-    ["hop.requested", "hop.reminder", "hop.expired", "hop.cancelled", "traceback.closed", "hop.comment", "dispute.reviewed"];
+pub const EVENT_TYPES: [&str; 7] = [
+    "hop.requested",
+    "hop.reminder",
+    "hop.expired",
+    "hop.cancelled",
+    "traceback.closed",
+    "hop.comment",
+    "dispute.reviewed",
+];
 
 /// Event types that also go out by email (comments are webhook-only: they would be noise).
 fn emailed(event_type: &str) -> bool {
@@ -75,7 +82,8 @@ pub fn signature_header(secrets: &[&str], body: &str, at: Timestamp) -> String {
 }
 
 fn sign(secret: &str, t: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(t.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
@@ -99,7 +107,10 @@ pub fn verify_signature(header: &str, body: &str, secret: &str, now: Timestamp, 
         return false;
     }
     let expected = sign(secret, t, body);
-    signatures.iter().any(|candidate| candidate.len() == expected.len() && candidate.bytes().zip(expected.bytes()).fold(0, |a, (x, y)| a | (x ^ y)) == 0)
+    signatures.iter().any(|candidate| {
+        candidate.len() == expected.len()
+            && candidate.bytes().zip(expected.bytes()).fold(0, |a, (x, y)| a | (x ^ y)) == 0
+    })
 }
 
 /// One notification for one provider.
@@ -152,7 +163,14 @@ fn notices(state: &Traceback, events: &[Event]) -> Vec<Notice> {
 
 impl App {
     /// The email and webhook jobs for `events`, read inside the command's transaction.
-    pub(crate) async fn notification_jobs(&self, tx: &mut Tx, number: i64, state: &Traceback, events: &[Event], now: Timestamp) -> AppResult<Vec<NewJob>> {
+    pub(crate) async fn notification_jobs(
+        &self,
+        tx: &mut Tx,
+        number: i64,
+        state: &Traceback,
+        events: &[Event],
+        now: Timestamp,
+    ) -> AppResult<Vec<NewJob>> {
         let Some(header) = &state.header else { return Ok(Vec::new()) };
         let traceback = header.id.to_string();
         let mut jobs = Vec::new();
@@ -160,15 +178,41 @@ impl App {
             let Some(view) = provider_view(state, &notice.provider) else { continue };
             let event_id = self.new_id().to_string();
             if emailed(notice.event_type) {
-                let mut to: Vec<String> = tx.contacts(&notice.provider).await?.into_iter().filter_map(|c| c.email).filter(|e| !e.trim().is_empty()).collect();
+                let mut to: Vec<String> = tx
+                    .contacts(&notice.provider)
+                    .await?
+                    .into_iter()
+                    .filter_map(|c| c.email)
+                    .filter(|e| !e.trim().is_empty())
+                    .collect();
                 to.dedup();
                 if !to.is_empty() {
-                    let (subject, body) = crate::email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
-                    let job = EmailJob { event_id: event_id.clone(), event_type: notice.event_type.to_owned(), provider: notice.provider.to_string(), traceback: traceback.clone(), to, subject, body };
-                    jobs.push(NewJob { kind: EMAIL.to_owned(), payload: serde_json::to_string(&job)?, run_at: now, dedupe_key: None, max_attempts: 12 });
+                    let (subject, body) =
+                        crate::email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
+                    let job = EmailJob {
+                        event_id: event_id.clone(),
+                        event_type: notice.event_type.to_owned(),
+                        provider: notice.provider.to_string(),
+                        traceback: traceback.clone(),
+                        to,
+                        subject,
+                        body,
+                    };
+                    jobs.push(NewJob {
+                        kind: EMAIL.to_owned(),
+                        payload: serde_json::to_string(&job)?,
+                        run_at: now,
+                        dedupe_key: None,
+                        max_attempts: 12,
+                    });
                 }
             }
-            let webhooks: Vec<_> = tx.active_webhooks(notice.provider.as_str()).await?.into_iter().filter(|w| w.wants(notice.event_type)).collect();
+            let webhooks: Vec<_> = tx
+                .active_webhooks(notice.provider.as_str())
+                .await?
+                .into_iter()
+                .filter(|w| w.wants(notice.event_type))
+                .collect();
             if webhooks.is_empty() {
                 continue;
             }
@@ -190,7 +234,13 @@ impl App {
                     body: body.clone(),
                     enqueued_at: now,
                 };
-                jobs.push(NewJob { kind: WEBHOOK.to_owned(), payload: serde_json::to_string(&job)?, run_at: now, dedupe_key: None, max_attempts: 60 });
+                jobs.push(NewJob {
+                    kind: WEBHOOK.to_owned(),
+                    payload: serde_json::to_string(&job)?,
+                    run_at: now,
+                    dedupe_key: None,
+                    max_attempts: 60,
+                });
             }
         }
         Ok(jobs)

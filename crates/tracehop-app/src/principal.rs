@@ -29,14 +29,10 @@ impl App {
     /// The staff handle, if the principal is staff.
     pub fn staff(&self, principal: &Principal) -> AppResult<StaffHandle<'_>> {
         match principal {
-            Principal::Staff { user, role } => Ok(StaffHandle {
-                app: self,
-                actor: Actor::Staff { user: user.clone() },
-                role: *role,
-            }),
-            Principal::Provider { .. } => Err(AppError::Forbidden(
-                "only consortium staff may do this".into(),
-            )),
+            Principal::Staff { user, role } => {
+                Ok(StaffHandle { app: self, actor: Actor::Staff { user: user.clone() }, role: *role })
+            }
+            Principal::Provider { .. } => Err(AppError::Forbidden("only consortium staff may do this".into())),
         }
     }
 
@@ -46,14 +42,9 @@ impl App {
             Principal::Provider { provider, user } => Ok(ProviderHandle {
                 app: self,
                 provider: provider.clone(),
-                actor: Actor::Provider {
-                    provider: provider.clone(),
-                    user: user.clone(),
-                },
+                actor: Actor::Provider { provider: provider.clone(), user: user.clone() },
             }),
-            Principal::Staff { .. } => Err(AppError::Forbidden(
-                "this is for a provider's own users".into(),
-            )),
+            Principal::Staff { .. } => Err(AppError::Forbidden("this is for a provider's own users".into())),
         }
     }
 }
@@ -77,16 +68,12 @@ impl StaffHandle<'_> {
     /// TB-1: starts a traceback at the terminating provider.
     pub async fn start(&self, request: StartRequest) -> AppResult<Executed> {
         let id = TracebackId(self.app.new_id());
-        self.app
-            .execute(id, &self.actor, &Request::Start(Box::new(request)))
-            .await
+        self.app.execute(id, &self.actor, &Request::Start(Box::new(request))).await
     }
 
     /// Any traceback action, as staff (including answers entered on a provider's behalf).
     pub async fn act(&self, traceback: TracebackId, action: Action) -> AppResult<Executed> {
-        self.app
-            .execute(traceback, &self.actor, &Request::Core(action))
-            .await
+        self.app.execute(traceback, &self.actor, &Request::Core(action)).await
     }
 
     pub async fn answer_upstream(
@@ -96,17 +83,7 @@ impl StaffHandle<'_> {
         upstream: UpstreamChoice,
         evidence: Evidence,
     ) -> AppResult<Executed> {
-        self.app
-            .execute(
-                traceback,
-                &self.actor,
-                &Request::AnswerUpstream {
-                    hop,
-                    upstream,
-                    evidence,
-                },
-            )
-            .await
+        self.app.execute(traceback, &self.actor, &Request::AnswerUpstream { hop, upstream, evidence }).await
     }
 
     /// The whole traceback.
@@ -136,18 +113,10 @@ impl ProviderHandle<'_> {
 
     /// Runs a request on one of its hops. Anything about a hop that is not its own, or a
     /// traceback it has no hop in, is "not found".
-    async fn on_own_hop(
-        &self,
-        traceback: TracebackId,
-        hop: HopId,
-        request: Request,
-    ) -> AppResult<Executed> {
+    async fn on_own_hop(&self, traceback: TracebackId, hop: HopId, request: Request) -> AppResult<Executed> {
         let hidden = || AppError::NotFound(format!("hop {hop} of traceback {traceback}"));
         let (_, state) = self.app.traceback(traceback).await.map_err(|_| hidden())?;
-        if state
-            .hop(hop)
-            .is_none_or(|h| h.provider.id != self.provider)
-        {
+        if state.hop(hop).is_none_or(|h| h.provider.id != self.provider) {
             return Err(hidden());
         }
         match self.app.execute(traceback, &self.actor, &request).await {
@@ -159,32 +128,15 @@ impl ProviderHandle<'_> {
     }
 
     pub async fn acknowledge(&self, traceback: TracebackId, hop: HopId) -> AppResult<Executed> {
-        self.on_own_hop(traceback, hop, Request::Core(Action::Acknowledge { hop }))
-            .await
+        self.on_own_hop(traceback, hop, Request::Core(Action::Acknowledge { hop })).await
     }
 
     /// Answers originated or not found.
-    pub async fn answer(
-        &self,
-        traceback: TracebackId,
-        hop: HopId,
-        reply: Reply,
-    ) -> AppResult<Executed> {
+    pub async fn answer(&self, traceback: TracebackId, hop: HopId, reply: Reply) -> AppResult<Executed> {
         if matches!(reply, Reply::Upstream { .. }) {
-            return Err(AppError::invalid(
-                "answer",
-                "name an upstream with answer_upstream",
-            ));
+            return Err(AppError::invalid("answer", "name an upstream with answer_upstream"));
         }
-        self.on_own_hop(
-            traceback,
-            hop,
-            Request::Core(Action::Answer {
-                hop,
-                reply: Box::new(reply),
-            }),
-        )
-        .await
+        self.on_own_hop(traceback, hop, Request::Core(Action::Answer { hop, reply: Box::new(reply) })).await
     }
 
     pub async fn answer_upstream(
@@ -194,16 +146,7 @@ impl ProviderHandle<'_> {
         upstream: UpstreamChoice,
         evidence: Evidence,
     ) -> AppResult<Executed> {
-        self.on_own_hop(
-            traceback,
-            hop,
-            Request::AnswerUpstream {
-                hop,
-                upstream,
-                evidence,
-            },
-        )
-        .await
+        self.on_own_hop(traceback, hop, Request::AnswerUpstream { hop, upstream, evidence }).await
     }
 
     pub async fn comment(
@@ -213,30 +156,11 @@ impl ProviderHandle<'_> {
         text: String,
         visibility: Visibility,
     ) -> AppResult<Executed> {
-        self.on_own_hop(
-            traceback,
-            hop,
-            Request::Core(Action::Comment {
-                hop: Some(hop),
-                text,
-                visibility,
-            }),
-        )
-        .await
+        self.on_own_hop(traceback, hop, Request::Core(Action::Comment { hop: Some(hop), text, visibility })).await
     }
 
-    pub async fn dispute(
-        &self,
-        traceback: TracebackId,
-        hop: HopId,
-        grounds: String,
-    ) -> AppResult<Executed> {
-        self.on_own_hop(
-            traceback,
-            hop,
-            Request::Core(Action::Dispute { hop, grounds }),
-        )
-        .await
+    pub async fn dispute(&self, traceback: TracebackId, hop: HopId, grounds: String) -> AppResult<Executed> {
+        self.on_own_hop(traceback, hop, Request::Core(Action::Dispute { hop, grounds })).await
     }
 
     /// Its hops: open requests with their deadlines, or its history.

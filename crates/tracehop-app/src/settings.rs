@@ -36,10 +36,7 @@ pub struct Reminders {
 
 impl Default for Reminders {
     fn default() -> Self {
-        Self {
-            before_start_by: SignedDuration::from_hours(1),
-            before_respond_by: SignedDuration::from_hours(4),
-        }
+        Self { before_start_by: SignedDuration::from_hours(1), before_respond_by: SignedDuration::from_hours(4) }
     }
 }
 
@@ -56,10 +53,6 @@ pub struct WorkerSettings {
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        Self {
-            lease: SignedDuration::from_secs(60),
-            poll_interval: SignedDuration::from_millis(500),
-            batch: 32,
-        }
+        Self { lease: SignedDuration::from_secs(60), poll_interval: SignedDuration::from_millis(500), batch: 32 }
     }
 }

@@ -30,8 +30,14 @@ pub enum Scope {
     TracebacksManage,
 }
 
-pub const ALL_SCOPES: [Scope; 6] =
-    [Scope::HopsRead, Scope::HopsAnswer, Scope::WebhooksManage, Scope::TokensManage, Scope::TracebacksRead, Scope::TracebacksManage];
+pub const ALL_SCOPES: [Scope; 6] = [
+    Scope::HopsRead,
+    Scope::HopsAnswer,
+    Scope::WebhooksManage,
+    Scope::TokensManage,
+    Scope::TracebacksRead,
+    Scope::TracebacksManage,
+];
 
 impl Scope {
     pub fn name(self) -> &'static str {
@@ -141,7 +147,12 @@ fn role_name(role: StaffRole) -> &'static str {
 impl App {
     /// Issues a token. Staff may issue provider tokens, and admins staff tokens; a provider's
     /// caller with `tokens:manage` may issue tokens for its own provider within its own scopes.
-    pub async fn issue_token(&self, by: &Principal, by_scopes: Option<&BTreeSet<Scope>>, new: NewToken) -> AppResult<IssuedToken> {
+    pub async fn issue_token(
+        &self,
+        by: &Principal,
+        by_scopes: Option<&BTreeSet<Scope>>,
+        new: NewToken,
+    ) -> AppResult<IssuedToken> {
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::invalid("name", "1 to 100 characters"));
@@ -158,8 +169,11 @@ impl App {
             return Err(AppError::invalid("rate_limit_per_minute", "between 1 and 100000"));
         }
         match (&new.owner, by) {
-            (TokenOwner::Provider(_), Principal::Staff { .. }) | (TokenOwner::Staff(_), Principal::Staff { role: StaffRole::Admin, .. }) => {}
-            (TokenOwner::Staff(_), Principal::Staff { .. }) => return Err(AppError::Forbidden("only staff admins issue staff tokens".into())),
+            (TokenOwner::Provider(_), Principal::Staff { .. })
+            | (TokenOwner::Staff(_), Principal::Staff { role: StaffRole::Admin, .. }) => {}
+            (TokenOwner::Staff(_), Principal::Staff { .. }) => {
+                return Err(AppError::Forbidden("only staff admins issue staff tokens".into()));
+            }
             (TokenOwner::Provider(owner), Principal::Provider { provider, .. }) if owner == provider => {
                 if let Some(held) = by_scopes
                     && let Some(extra) = new.scopes.iter().find(|s| !held.contains(s))
@@ -211,7 +225,11 @@ impl App {
     /// The caller a bearer token stands for.
     pub async fn authenticate_token(&self, token: &str) -> AppResult<Caller> {
         let refused = || AppError::Unauthorized("the bearer token is not valid".into());
-        let prefix = token.rsplit_once('_').map(|(prefix, _)| prefix).filter(|p| p.starts_with(TOKEN_PREFIX)).ok_or_else(refused)?;
+        let prefix = token
+            .rsplit_once('_')
+            .map(|(prefix, _)| prefix)
+            .filter(|p| p.starts_with(TOKEN_PREFIX))
+            .ok_or_else(refused)?;
         let record = self.store().token_by_prefix(prefix).await?.ok_or_else(refused)?;
         if !same(&record.secret_hash, &digest(token)) {
             return Err(refused());
@@ -229,8 +247,12 @@ impl App {
     /// Tokens of a provider (for that provider's callers or staff), or staff tokens (staff).
     pub async fn list_tokens(&self, by: &Principal, provider: Option<&ProviderId>) -> AppResult<Vec<TokenRecord>> {
         match (by, provider) {
-            (Principal::Staff { .. }, provider) => Ok(self.store().list_tokens(provider.map(ProviderId::as_str)).await?),
-            (Principal::Provider { provider: own, .. }, Some(asked)) if own == asked => Ok(self.store().list_tokens(Some(own.as_str())).await?),
+            (Principal::Staff { .. }, provider) => {
+                Ok(self.store().list_tokens(provider.map(ProviderId::as_str)).await?)
+            }
+            (Principal::Provider { provider: own, .. }, Some(asked)) if own == asked => {
+                Ok(self.store().list_tokens(Some(own.as_str())).await?)
+            }
             (Principal::Provider { .. }, _) => Err(AppError::NotFound("tokens".into())),
         }
     }
@@ -255,7 +277,9 @@ impl App {
 fn caller_of(record: &TokenRecord) -> Option<Caller> {
     let user = format!("token:{}", record.prefix);
     let principal = match (record.owner_kind.as_str(), &record.provider_id, record.staff_role.as_deref()) {
-        ("provider", Some(provider), _) => Principal::Provider { provider: ProviderId::new(provider.clone()).ok()?, user },
+        ("provider", Some(provider), _) => {
+            Principal::Provider { provider: ProviderId::new(provider.clone()).ok()?, user }
+        }
         ("staff", _, Some("admin")) => Principal::Staff { user, role: StaffRole::Admin },
         ("staff", _, Some("analyst")) => Principal::Staff { user, role: StaffRole::Analyst },
         _ => return None,

@@ -3,9 +3,9 @@
 use tracehop_core::provider::{ProviderId, ProviderProfile};
 use tracehop_core::traceback::command::{Action, Start};
 use tracehop_core::traceback::{
-    Actor, Command, Event, Evidence, HopId, Reply, SuppliedContact, Traceback, TracebackId, apply,
-    decide,
+    Actor, Command, Event, Evidence, HopId, Reply, SuppliedContact, Traceback, TracebackId, apply, decide,
 };
+use tracehop_store::providers::IdentifierKind;
 use tracehop_store::tracebacks::Snapshot;
 use tracehop_store::{StoreError, Tx};
 
@@ -23,16 +23,14 @@ pub enum Request {
     /// Start at the terminating provider named by id.
     Start(Box<StartRequest>),
     /// Answer naming an upstream: a known provider, or new contact details (PRV-5).
-    AnswerUpstream {
-        hop: HopId,
-        upstream: UpstreamChoice,
-        evidence: Evidence,
-    },
+    AnswerUpstream { hop: HopId, upstream: UpstreamChoice, evidence: Evidence },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpstreamChoice {
     Known(ProviderId),
+    /// Known by an FRN, RMD number, OCN or SPC.
+    Identified(IdentifierKind, String),
     New(SuppliedContact),
 }
 
@@ -64,12 +62,7 @@ pub struct Executed {
 
 impl App {
     /// Runs `request` on traceback `id` for `actor`.
-    pub async fn execute(
-        &self,
-        id: TracebackId,
-        actor: &Actor,
-        request: &Request,
-    ) -> AppResult<Executed> {
+    pub async fn execute(&self, id: TracebackId, actor: &Actor, request: &Request) -> AppResult<Executed> {
         self.execute_leased(id, actor, request, None).await
     }
 
@@ -103,12 +96,7 @@ impl App {
         if snapshot.is_none() && !matches!(request, Request::Start(_)) {
             return Err(AppError::NotFound(format!("traceback {id}")));
         }
-        let Snapshot {
-            number,
-            state,
-            version,
-            head_hash,
-        } = snapshot.unwrap_or(Snapshot {
+        let Snapshot { number, state, version, head_hash } = snapshot.unwrap_or(Snapshot {
             number: 0,
             state: Traceback::default(),
             version: 0,
@@ -120,41 +108,22 @@ impl App {
             && !tx.complete_job(lease.id, lease.worker, now).await?
         {
             tx.rollback().await?;
-            return Err(AppError::Busy(format!(
-                "job {} was taken over by another worker",
-                lease.id
-            )));
+            return Err(AppError::Busy(format!("job {} was taken over by another worker", lease.id)));
         }
         if events.is_empty() {
             tx.commit().await?;
-            return Ok(Executed {
-                traceback: id,
-                number,
-                events,
-                state,
-            });
+            return Ok(Executed { traceback: id, number, events, state });
         }
         let new_state = events.iter().fold(state, apply);
-        let head = tx
-            .append_events(&id.to_string(), version, &head_hash, &events, now)
-            .await?;
-        let (number, previous) = if version == 0 {
-            (tx.next_counter("traceback").await?, None)
-        } else {
-            (number, Some(version))
-        };
-        tx.save_traceback(number, &new_state, previous, &head, &events, now)
-            .await?;
+        let head = tx.append_events(&id.to_string(), version, &head_hash, &events, now).await?;
+        let (number, previous) =
+            if version == 0 { (tx.next_counter("traceback").await?, None) } else { (number, Some(version)) };
+        tx.save_traceback(number, &new_state, previous, &head, &events, now).await?;
         let mut jobs = jobs_for(self.settings(), &new_state, &events, now);
         jobs.extend(self.notification_jobs(&mut tx, number, &new_state, &events, now).await?);
         tx.enqueue(&jobs, now).await?;
         tx.commit().await?;
-        Ok(Executed {
-            traceback: id,
-            number,
-            events,
-            state: new_state,
-        })
+        Ok(Executed { traceback: id, number, events, state: new_state })
     }
 
     /// Turns a request into an engine action, looking providers up (and creating an unverified
@@ -175,27 +144,23 @@ impl App {
                     campaign: start.campaign.clone(),
                 }))
             }
-            Request::AnswerUpstream {
-                hop,
-                upstream,
-                evidence,
-            } => {
+            Request::AnswerUpstream { hop, upstream, evidence } => {
                 let (upstream, supplied) = match upstream {
-                    UpstreamChoice::Known(provider) => {
-                        (profile(tx, provider, "upstream").await?, None)
+                    UpstreamChoice::Known(provider) => (profile(tx, provider, "upstream").await?, None),
+                    UpstreamChoice::Identified(kind, value) => {
+                        let provider = tx.provider_by_identifier(*kind, value).await?.ok_or_else(|| {
+                            AppError::invalid(
+                                format!("upstream.{}", identifier_field(*kind)),
+                                format!("no provider with {} {value}", kind.name()),
+                            )
+                        })?;
+                        (profile(tx, &provider, "upstream").await?, None)
                     }
-                    UpstreamChoice::New(contact) => (
-                        self.create_unverified(tx, contact).await?,
-                        Some(contact.clone()),
-                    ),
+                    UpstreamChoice::New(contact) => (self.create_unverified(tx, contact).await?, Some(contact.clone())),
                 };
                 Action::Answer {
                     hop: *hop,
-                    reply: Box::new(Reply::Upstream {
-                        upstream,
-                        evidence: evidence.clone(),
-                        supplied,
-                    }),
+                    reply: Box::new(Reply::Upstream { upstream, evidence: evidence.clone(), supplied }),
                 }
             }
         })
@@ -203,17 +168,22 @@ impl App {
 
     /// Loads the state of a traceback as last committed.
     pub async fn traceback(&self, id: TracebackId) -> AppResult<(i64, Traceback)> {
-        let snapshot = self
-            .store()
-            .traceback_snapshot(id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("traceback {id}")))?;
+        let snapshot =
+            self.store().traceback_snapshot(id).await?.ok_or_else(|| AppError::NotFound(format!("traceback {id}")))?;
         Ok((snapshot.number, snapshot.state))
     }
 }
 
+/// The API's name for an identifier field.
+pub fn identifier_field(kind: IdentifierKind) -> &'static str {
+    match kind {
+        IdentifierKind::Frn => "frn",
+        IdentifierKind::Rmd => "rmd_number",
+        IdentifierKind::Ocn => "ocn",
+        IdentifierKind::Spc => "spc",
+    }
+}
+
 async fn profile(tx: &mut Tx, id: &ProviderId, field: &str) -> AppResult<ProviderProfile> {
-    tx.provider_profile(id)
-        .await?
-        .ok_or_else(|| AppError::invalid(field, format!("no provider {id} in the directory")))
+    tx.provider_profile(id).await?.ok_or_else(|| AppError::invalid(field, format!("no provider {id} in the directory")))
 }

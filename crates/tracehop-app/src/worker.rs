@@ -12,9 +12,9 @@ use tracehop_store::jobs::Job;
 
 use crate::jobs::{DEADLINE, REMINDER, TimerJob};
 use crate::notify::{EMAIL, EmailJob, WEBHOOK, WebhookJob, signature_header};
-use tracehop_store::webhooks::DeliveryRecord;
 use crate::traceback::{JobLease, Request};
 use crate::{App, AppError, ManualClock};
+use tracehop_store::webhooks::DeliveryRecord;
 
 /// The kinds of job this worker runs.
 pub const KINDS: &[&str] = &[DEADLINE, REMINDER, EMAIL, WEBHOOK];
@@ -39,21 +39,14 @@ pub enum JobResult {
 
 impl Worker {
     pub fn new(app: App, name: impl Into<String>) -> Self {
-        Self {
-            app,
-            name: name.into(),
-        }
+        Self { app, name: name.into() }
     }
 
     /// Claims the jobs due now and runs them; returns how many it claimed.
     pub async fn run_due(&self) -> Result<usize, AppError> {
         let now = self.app.now();
         let settings = self.app.settings().worker;
-        let jobs = self
-            .app
-            .store()
-            .claim_jobs(&self.name, KINDS, now, settings.lease, settings.batch)
-            .await?;
+        let jobs = self.app.store().claim_jobs(&self.name, KINDS, now, settings.lease, settings.batch).await?;
         for job in &jobs {
             let result = self.run_job(job).await;
             tracing::debug!(job = job.id, kind = %job.kind, ?result, "job ran");
@@ -75,11 +68,7 @@ impl Worker {
 
     /// Moves a manual clock to `until`, running each job when the clock reaches its due time, in
     /// order, as real time would (scenarios and the demo's history).
-    pub async fn run_through(
-        &self,
-        clock: &ManualClock,
-        until: Timestamp,
-    ) -> Result<usize, AppError> {
+    pub async fn run_through(&self, clock: &ManualClock, until: Timestamp) -> Result<usize, AppError> {
         let mut total = 0;
         while let Some(due) = self.app.store().next_job_due().await? {
             let now = self.app.now();
@@ -126,19 +115,18 @@ impl Worker {
             DEADLINE | REMINDER => self.run_timer(job).await,
             EMAIL => self.send_email(job).await,
             WEBHOOK => self.deliver_webhook(job).await,
-            other => Err(AppError::invalid(
-                "job.kind",
-                format!("no handler for {other}"),
-            )),
+            other => Err(AppError::invalid("job.kind", format!("no handler for {other}"))),
         };
         let now = self.app.now();
         let store = self.app.store();
         match outcome {
             // Timers completed themselves with their command; deliveries finish here.
-            Ok(()) if matches!(job.kind.as_str(), EMAIL | WEBHOOK) => match store.finish_job(job.id, &self.name, now).await {
-                Ok(true) => JobResult::Done,
-                _ => JobResult::Lost,
-            },
+            Ok(()) if matches!(job.kind.as_str(), EMAIL | WEBHOOK) => {
+                match store.finish_job(job.id, &self.name, now).await {
+                    Ok(true) => JobResult::Done,
+                    _ => JobResult::Lost,
+                }
+            }
             Ok(()) => JobResult::Done,
             Err(AppError::Delivery { retry_at, message }) => {
                 let retry_at = retry_at.filter(|_| job.attempts < job.max_attempts);
@@ -150,14 +138,9 @@ impl Worker {
             }
             Err(AppError::Busy(_)) => JobResult::Lost,
             // The job can never succeed: record why and stop trying.
-            Err(
-                error @ (AppError::Rejected(_) | AppError::NotFound(_) | AppError::Invalid { .. }),
-            ) => {
+            Err(error @ (AppError::Rejected(_) | AppError::NotFound(_) | AppError::Invalid { .. })) => {
                 tracing::warn!(job = job.id, %error, "job dropped");
-                match store
-                    .release_job(job, &self.name, &error.to_string(), None, now)
-                    .await
-                {
+                match store.release_job(job, &self.name, &error.to_string(), None, now).await {
                     Ok(()) => JobResult::Failed,
                     Err(_) => JobResult::Lost,
                 }
@@ -168,10 +151,7 @@ impl Worker {
                 );
                 let retry_at = now.checked_add(backoff).ok();
                 tracing::warn!(job = job.id, %error, "job will be retried");
-                match store
-                    .release_job(job, &self.name, &error.to_string(), retry_at, now)
-                    .await
-                {
+                match store.release_job(job, &self.name, &error.to_string(), retry_at, now).await {
                     Ok(()) if job.attempts >= job.max_attempts => JobResult::Failed,
                     Ok(()) => JobResult::Retry,
                     Err(_) => JobResult::Lost,
@@ -181,38 +161,22 @@ impl Worker {
     }
 
     async fn run_timer(&self, job: &Job) -> Result<(), AppError> {
-        let timer: TimerJob = serde_json::from_str(&job.payload)
-            .map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
+        let timer: TimerJob =
+            serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
         let action = if job.kind == DEADLINE {
-            Action::DeadlineElapsed {
-                hop: timer.hop,
-                deadline: timer.deadline,
-            }
+            Action::DeadlineElapsed { hop: timer.hop, deadline: timer.deadline }
         } else {
-            Action::RecordReminder {
-                hop: timer.hop,
-                deadline: timer.deadline,
-            }
+            Action::RecordReminder { hop: timer.hop, deadline: timer.deadline }
         };
-        let lease = JobLease {
-            id: job.id,
-            worker: &self.name,
-        };
-        self.app
-            .execute_leased(
-                timer.traceback,
-                &Actor::System,
-                &Request::Core(action),
-                Some(lease),
-            )
-            .await
-            .map(|_| ())
+        let lease = JobLease { id: job.id, worker: &self.name };
+        self.app.execute_leased(timer.traceback, &Actor::System, &Request::Core(action), Some(lease)).await.map(|_| ())
     }
 }
 
 impl Worker {
     async fn send_email(&self, job: &Job) -> Result<(), AppError> {
-        let email: EmailJob = serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
+        let email: EmailJob =
+            serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
         let started = std::time::Instant::now();
         let sent = self.app.mailer().send(&email.to, &email.subject, &email.body, &email.event_id).await;
         let delivery = DeliveryRecord {
@@ -233,11 +197,15 @@ impl Worker {
             at: self.app.now(),
         };
         self.app.store().record_delivery(&delivery).await?;
-        sent.map_err(|message| AppError::Delivery { retry_at: Some(self.app.now() + backoff(job.attempts, SignedDuration::from_mins(1))), message })
+        sent.map_err(|message| AppError::Delivery {
+            retry_at: Some(self.app.now() + backoff(job.attempts, SignedDuration::from_mins(1))),
+            message,
+        })
     }
 
     async fn deliver_webhook(&self, job: &Job) -> Result<(), AppError> {
-        let delivery: WebhookJob = serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
+        let delivery: WebhookJob =
+            serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
         let Some(webhook) = self.app.store().webhook(&delivery.webhook_id).await?.filter(|w| w.active) else {
             return Err(AppError::NotFound(format!("webhook {} (removed or paused)", delivery.webhook_id)));
         };
@@ -257,7 +225,10 @@ impl Worker {
             .await;
         let (status_code, failure) = match &response {
             Ok(response) if response.status().is_success() => (Some(i64::from(response.status().as_u16())), None),
-            Ok(response) => (Some(i64::from(response.status().as_u16())), Some(format!("the endpoint answered {}", response.status()))),
+            Ok(response) => (
+                Some(i64::from(response.status().as_u16())),
+                Some(format!("the endpoint answered {}", response.status())),
+            ),
             Err(error) => (None, Some(error.to_string())),
         };
         let record = DeliveryRecord {

@@ -26,9 +26,7 @@ const MINUTES_PER_DAY: u16 = 24 * 60;
 
 /// Resolves an IANA zone name from the embedded database.
 pub fn time_zone(name: &str) -> Result<TimeZone, CalendarError> {
-    ZONES
-        .get(name)
-        .map_err(|_| CalendarError::UnknownZone(name.to_owned()))
+    ZONES.get(name).map_err(|_| CalendarError::UnknownZone(name.to_owned()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,9 +81,7 @@ impl Weekdays {
     fn index(name: &str) -> Option<usize> {
         let name = name.trim();
         Self::NAMES.iter().position(|(short, _)| {
-            name.len() >= 3
-                && short.eq_ignore_ascii_case(&name[..3])
-                && long_name_matches(short, name)
+            name.len() >= 3 && short.eq_ignore_ascii_case(&name[..3]) && long_name_matches(short, name)
         })
     }
 
@@ -95,10 +91,7 @@ impl Weekdays {
         let mut bits = 0u8;
         for item in text.split(',') {
             let (first, last) = match item.split_once('-') {
-                Some((a, b)) => (
-                    Self::index(a).ok_or_else(bad)?,
-                    Self::index(b).ok_or_else(bad)?,
-                ),
+                Some((a, b)) => (Self::index(a).ok_or_else(bad)?, Self::index(b).ok_or_else(bad)?),
                 None => {
                     let day = Self::index(item).ok_or_else(bad)?;
                     (day, day)
@@ -113,29 +106,15 @@ impl Weekdays {
                 day = (day + 1) % 7;
             }
         }
-        if bits == 0 {
-            Err(CalendarError::NoDays)
-        } else {
-            Ok(Self(bits))
-        }
+        if bits == 0 { Err(CalendarError::NoDays) } else { Ok(Self(bits)) }
     }
 }
 
 fn long_name_matches(short: &str, name: &str) -> bool {
     // Accept "Mon" and "Monday" (any case), not "Monkey".
-    const LONG: [&str; 7] = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
+    const LONG: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
     name.len() == 3
-        || LONG.iter().any(|long| {
-            long.starts_with(&short.to_ascii_lowercase()) && long.eq_ignore_ascii_case(name)
-        })
+        || LONG.iter().any(|long| long.starts_with(&short.to_ascii_lowercase()) && long.eq_ignore_ascii_case(name))
 }
 
 impl fmt::Display for Weekdays {
@@ -189,6 +168,11 @@ impl utoipa::ToSchema for BusinessHours {
     fn name() -> std::borrow::Cow<'static, str> {
         <BusinessHoursSpec as utoipa::ToSchema>::name()
     }
+
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        schemas.push((<Holidays as utoipa::ToSchema>::name().into(), <Holidays as utoipa::PartialSchema>::schema()));
+        <BusinessHoursSpec as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 /// The written form of business hours, as in scenario files and the API.
@@ -231,11 +215,7 @@ fn parse_clock(text: &str) -> Result<u16, CalendarError> {
     let hours: u16 = hours.parse().map_err(|_| bad())?;
     let minutes: u16 = minutes.parse().map_err(|_| bad())?;
     let total = hours * 60 + minutes;
-    if minutes >= 60 || total > MINUTES_PER_DAY {
-        Err(bad())
-    } else {
-        Ok(total)
-    }
+    if minutes >= 60 || total > MINUTES_PER_DAY { Err(bad()) } else { Ok(total) }
 }
 
 fn format_clock(minutes: u16) -> String {
@@ -250,19 +230,9 @@ impl TryFrom<BusinessHoursSpec> for BusinessHours {
         let open = parse_clock(&spec.open)?;
         let close = parse_clock(&spec.close)?;
         if open >= close {
-            return Err(CalendarError::EmptyWindow {
-                open: spec.open,
-                close: spec.close,
-            });
+            return Err(CalendarError::EmptyWindow { open: spec.open, close: spec.close });
         }
-        Ok(Self {
-            zone_name,
-            zone,
-            days: Weekdays::parse(&spec.days)?,
-            open,
-            close,
-            holidays: spec.holidays,
-        })
+        Ok(Self { zone_name, zone, days: Weekdays::parse(&spec.days)?, open, close, holidays: spec.holidays })
     }
 }
 
@@ -294,8 +264,7 @@ impl BusinessHours {
     /// Whether offices are open on `date` at all.
     pub fn is_business_day(&self, date: Date) -> bool {
         self.days.contains(date.weekday())
-            && !(self.holidays == Holidays::UsFederal
-                && observed_us_federal_holiday(date).is_some())
+            && !(self.holidays == Holidays::UsFederal && observed_us_federal_holiday(date).is_some())
     }
 
     fn instant(&self, date: Date, minutes: u16) -> Option<Timestamp> {
@@ -316,10 +285,7 @@ impl BusinessHours {
         if !self.is_business_day(date) {
             return None;
         }
-        Some((
-            self.instant(date, self.open)?,
-            self.instant(date, self.close)?,
-        ))
+        Some((self.instant(date, self.open)?, self.instant(date, self.close)?))
     }
 
     /// Windows ending after `from`, in order, starting with the local day of `from`.
@@ -332,16 +298,12 @@ impl BusinessHours {
     }
 
     pub fn is_open_at(&self, at: Timestamp) -> bool {
-        self.windows_from(at)
-            .next()
-            .is_some_and(|(open, _)| open <= at)
+        self.windows_from(at).next().is_some_and(|(open, _)| open <= at)
     }
 
     /// `at` if offices are open then, otherwise the start of the next business-hours window.
     pub fn next_opening(&self, at: Timestamp) -> Timestamp {
-        self.windows_from(at)
-            .next()
-            .map_or(at, |(open, _)| open.max(at))
+        self.windows_from(at).next().map_or(at, |(open, _)| open.max(at))
     }
 
     /// The instant at which `amount` of business time has passed since `from`.
@@ -437,15 +399,9 @@ mod tests {
         // A round-the-clock NOC: on the spring-forward day 02:00-03:00 does not exist.
         let noc = hours("America/New_York", "Mon-Sun", "00:00", "24:00");
         // Sunday March 8, 2026 00:00 EST = 05:00Z; four real hours later is 09:00Z (05:00 EDT).
-        assert_eq!(
-            noc.add_business_time(ts("2026-03-08T05:00:00Z"), FOUR_HOURS),
-            ts("2026-03-08T09:00:00Z")
-        );
+        assert_eq!(noc.add_business_time(ts("2026-03-08T05:00:00Z"), FOUR_HOURS), ts("2026-03-08T09:00:00Z"));
         // Fall back, Sunday November 1, 2026 00:00 EDT = 04:00Z: four real hours = 08:00Z.
-        assert_eq!(
-            noc.add_business_time(ts("2026-11-01T04:00:00Z"), FOUR_HOURS),
-            ts("2026-11-01T08:00:00Z")
-        );
+        assert_eq!(noc.add_business_time(ts("2026-11-01T04:00:00Z"), FOUR_HOURS), ts("2026-11-01T08:00:00Z"));
     }
 
     #[test]
@@ -454,27 +410,15 @@ mod tests {
         assert!(new_york.is_open_at(ts("2026-03-02T15:00:00Z")));
         assert!(!new_york.is_open_at(ts("2026-03-02T23:00:00Z")));
         // Monday 18:00 EST -> Tuesday 08:00 EST.
-        assert_eq!(
-            new_york.next_opening(ts("2026-03-02T23:00:00Z")),
-            ts("2026-03-03T13:00:00Z")
-        );
+        assert_eq!(new_york.next_opening(ts("2026-03-02T23:00:00Z")), ts("2026-03-03T13:00:00Z"));
         // Tuesday 02:00 EST -> Tuesday 08:00 EST.
-        assert_eq!(
-            new_york.next_opening(ts("2026-03-03T07:00:00Z")),
-            ts("2026-03-03T13:00:00Z")
-        );
+        assert_eq!(new_york.next_opening(ts("2026-03-03T07:00:00Z")), ts("2026-03-03T13:00:00Z"));
         // Open: unchanged.
-        assert_eq!(
-            new_york.next_opening(ts("2026-03-03T15:00:00Z")),
-            ts("2026-03-03T15:00:00Z")
-        );
+        assert_eq!(new_york.next_opening(ts("2026-03-03T15:00:00Z")), ts("2026-03-03T15:00:00Z"));
         // Closing instant is outside the window.
         assert!(!new_york.is_open_at(ts("2026-03-03T22:00:00Z")));
         // Friday evening before Memorial Day weekend -> Tuesday.
-        assert_eq!(
-            new_york.next_opening(ts("2026-05-22T22:30:00Z")),
-            ts("2026-05-26T12:00:00Z")
-        );
+        assert_eq!(new_york.next_opening(ts("2026-05-22T22:30:00Z")), ts("2026-05-26T12:00:00Z"));
     }
 
     #[test]
@@ -487,11 +431,7 @@ mod tests {
             ("Sat-Mon", "Mon,Sat-Sun"),
             ("Mon-Sun", "Mon-Sun"),
         ] {
-            assert_eq!(
-                Weekdays::parse(text).unwrap().to_string(),
-                printed,
-                "{text}"
-            );
+            assert_eq!(Weekdays::parse(text).unwrap().to_string(), printed, "{text}");
         }
         for bad in ["", "Funday", "Mon-", "Monkey", "Mo"] {
             assert!(Weekdays::parse(bad).is_err(), "{bad}");
@@ -515,14 +455,8 @@ mod tests {
             BusinessHours::try_from(spec("UTC", "17:00", "08:00")),
             Err(CalendarError::EmptyWindow { .. })
         ));
-        assert!(matches!(
-            BusinessHours::try_from(spec("UTC", "8am", "17:00")),
-            Err(CalendarError::BadTime(_))
-        ));
-        assert!(matches!(
-            BusinessHours::try_from(spec("UTC", "08:00", "24:01")),
-            Err(CalendarError::BadTime(_))
-        ));
+        assert!(matches!(BusinessHours::try_from(spec("UTC", "8am", "17:00")), Err(CalendarError::BadTime(_))));
+        assert!(matches!(BusinessHours::try_from(spec("UTC", "08:00", "24:01")), Err(CalendarError::BadTime(_))));
         assert!(BusinessHours::try_from(spec("UTC", "00:00", "24:00")).is_ok());
     }
 

@@ -25,10 +25,7 @@ impl Country {
     pub fn parse(text: &str) -> Result<Self, UnknownCountry> {
         let trimmed = text.trim();
         let key: String = trimmed.chars().filter(|c| c.is_alphanumeric()).collect();
-        let key = key
-            .strip_prefix("The")
-            .or_else(|| key.strip_prefix("the"))
-            .unwrap_or(&key);
+        let key = key.strip_prefix("The").or_else(|| key.strip_prefix("the")).unwrap_or(&key);
         let found = celes::Country::from_str(key)
             .or_else(|_| celes::Country::from_alias(key))
             .or_else(|_| celes::Country::from_name(key));
@@ -116,11 +113,7 @@ mod tests {
             ("CO", "CO"),
             ("Puerto Rico", "PR"),
         ] {
-            assert_eq!(
-                Country::parse(text).map(|c| c.to_string()),
-                Ok(code.to_owned()),
-                "{text}"
-            );
+            assert_eq!(Country::parse(text).map(|c| c.to_string()), Ok(code.to_owned()), "{text}");
         }
         assert!(Country::parse("Atlantis").is_err());
         assert!(Country::parse("").is_err());

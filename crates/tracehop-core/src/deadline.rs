@@ -29,10 +29,7 @@ pub struct DeadlinePolicy {
 
 impl Default for DeadlinePolicy {
     fn default() -> Self {
-        Self {
-            respond_within: SignedDuration::from_hours(24),
-            start_within_business: SignedDuration::from_hours(4),
-        }
+        Self { respond_within: SignedDuration::from_hours(24), start_within_business: SignedDuration::from_hours(4) }
     }
 }
 
@@ -52,25 +49,15 @@ pub struct RequestDeadlines {
 }
 
 impl DeadlinePolicy {
-    pub fn deadlines_for(
-        &self,
-        provider: &ProviderProfile,
-        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-        notified_at: Timestamp,
-    ) -> RequestDeadlines {
+    pub fn deadlines_for(&self, provider: &ProviderProfile, notified_at: Timestamp) -> RequestDeadlines {
         let hours = &provider.business_hours;
-        let received_at = if provider.deemed_receipt_next_business_day {
-            hours.next_opening(notified_at)
-        } else {
-            notified_at
-        };
+        let received_at =
+            if provider.deemed_receipt_next_business_day { hours.next_opening(notified_at) } else { notified_at };
         RequestDeadlines {
             notified_at,
             received_at,
             start_by: hours.add_business_time(received_at, self.start_within_business),
-            respond_by: received_at
-                .checked_add(self.respond_within)
-                .unwrap_or(received_at),
+            respond_by: received_at.checked_add(self.respond_within).unwrap_or(received_at),
         }
     }
 }
@@ -91,8 +78,7 @@ impl RequestDeadlines {
     /// The first instant at which `deadline` counts as missed: when its timer should fire.
     pub fn missed_at(&self, deadline: DeadlineKind) -> Timestamp {
         let due = self.due(deadline);
-        due.checked_add(SignedDuration::from_micros(1))
-            .unwrap_or(due)
+        due.checked_add(SignedDuration::from_micros(1)).unwrap_or(due)
     }
 }
 
@@ -113,8 +99,7 @@ mod tests {
     use crate::provider::ProviderId;
 
     fn provider(hours: Option<(&str, &str, &str)>, deemed: bool) -> ProviderProfile {
-        let mut profile =
-            ProviderProfile::standalone(ProviderId::new("P").unwrap(), "P", Country::US);
+        let mut profile = ProviderProfile::standalone(ProviderId::new("P").unwrap(), "P", Country::US);
         if let Some((tz, open, close)) = hours {
             profile.business_hours = BusinessHours::try_from(BusinessHoursSpec {
                 tz: tz.into(),

@@ -16,15 +16,8 @@ pub struct Holiday {
 }
 
 enum Rule {
-    Fixed {
-        month: i8,
-        day: i8,
-    },
-    NthWeekday {
-        month: i8,
-        nth: i8,
-        weekday: Weekday,
-    },
+    Fixed { month: i8, day: i8 },
+    NthWeekday { month: i8, nth: i8, weekday: Weekday },
 }
 
 struct Definition {
@@ -35,85 +28,41 @@ struct Definition {
 }
 
 const DEFINITIONS: [Definition; 11] = [
-    Definition {
-        name: "New Year's Day",
-        rule: Rule::Fixed { month: 1, day: 1 },
-        since: 1870,
-    },
+    Definition { name: "New Year's Day", rule: Rule::Fixed { month: 1, day: 1 }, since: 1870 },
     Definition {
         name: "Birthday of Martin Luther King, Jr.",
-        rule: Rule::NthWeekday {
-            month: 1,
-            nth: 3,
-            weekday: Weekday::Monday,
-        },
+        rule: Rule::NthWeekday { month: 1, nth: 3, weekday: Weekday::Monday },
         since: 1986,
     },
     Definition {
         name: "Washington's Birthday",
-        rule: Rule::NthWeekday {
-            month: 2,
-            nth: 3,
-            weekday: Weekday::Monday,
-        },
+        rule: Rule::NthWeekday { month: 2, nth: 3, weekday: Weekday::Monday },
         since: 1971,
     },
     Definition {
         name: "Memorial Day",
-        rule: Rule::NthWeekday {
-            month: 5,
-            nth: -1,
-            weekday: Weekday::Monday,
-        },
+        rule: Rule::NthWeekday { month: 5, nth: -1, weekday: Weekday::Monday },
         since: 1971,
     },
-    Definition {
-        name: "Juneteenth National Independence Day",
-        rule: Rule::Fixed { month: 6, day: 19 },
-        since: 2021,
-    },
-    Definition {
-        name: "Independence Day",
-        rule: Rule::Fixed { month: 7, day: 4 },
-        since: 1870,
-    },
+    Definition { name: "Juneteenth National Independence Day", rule: Rule::Fixed { month: 6, day: 19 }, since: 2021 },
+    Definition { name: "Independence Day", rule: Rule::Fixed { month: 7, day: 4 }, since: 1870 },
     Definition {
         name: "Labor Day",
-        rule: Rule::NthWeekday {
-            month: 9,
-            nth: 1,
-            weekday: Weekday::Monday,
-        },
+        rule: Rule::NthWeekday { month: 9, nth: 1, weekday: Weekday::Monday },
         since: 1894,
     },
     Definition {
         name: "Columbus Day",
-        rule: Rule::NthWeekday {
-            month: 10,
-            nth: 2,
-            weekday: Weekday::Monday,
-        },
+        rule: Rule::NthWeekday { month: 10, nth: 2, weekday: Weekday::Monday },
         since: 1971,
     },
-    Definition {
-        name: "Veterans Day",
-        rule: Rule::Fixed { month: 11, day: 11 },
-        since: 1978,
-    },
+    Definition { name: "Veterans Day", rule: Rule::Fixed { month: 11, day: 11 }, since: 1978 },
     Definition {
         name: "Thanksgiving Day",
-        rule: Rule::NthWeekday {
-            month: 11,
-            nth: 4,
-            weekday: Weekday::Thursday,
-        },
+        rule: Rule::NthWeekday { month: 11, nth: 4, weekday: Weekday::Thursday },
         since: 1942,
     },
-    Definition {
-        name: "Christmas Day",
-        rule: Rule::Fixed { month: 12, day: 25 },
-        since: 1870,
-    },
+    Definition { name: "Christmas Day", rule: Rule::Fixed { month: 12, day: 25 }, since: 1870 },
 ];
 
 /// The federal holidays of `year`, in calendar order of their actual dates. The observed date of
@@ -125,25 +74,16 @@ pub fn us_federal_holidays(year: i16) -> Vec<Holiday> {
         .filter_map(|definition| {
             let actual = match definition.rule {
                 Rule::Fixed { month, day } => Date::new(year, month, day).ok()?,
-                Rule::NthWeekday {
-                    month,
-                    nth,
-                    weekday,
-                } => Date::new(year, month, 1)
-                    .ok()?
-                    .nth_weekday_of_month(nth, weekday)
-                    .ok()?,
+                Rule::NthWeekday { month, nth, weekday } => {
+                    Date::new(year, month, 1).ok()?.nth_weekday_of_month(nth, weekday).ok()?
+                }
             };
             let observed = match actual.weekday() {
                 Weekday::Saturday => actual.yesterday().ok()?,
                 Weekday::Sunday => actual.tomorrow().ok()?,
                 _ => actual,
             };
-            Some(Holiday {
-                name: definition.name,
-                actual,
-                observed,
-            })
+            Some(Holiday { name: definition.name, actual, observed })
         })
         .collect()
 }
@@ -164,10 +104,7 @@ mod tests {
     use jiff::civil::date;
 
     fn observed(year: i16) -> Vec<(&'static str, Date)> {
-        us_federal_holidays(year)
-            .into_iter()
-            .map(|h| (h.name, h.observed))
-            .collect()
+        us_federal_holidays(year).into_iter().map(|h| (h.name, h.observed)).collect()
     }
 
     #[test]
@@ -196,10 +133,7 @@ mod tests {
             // (date, holiday observed that day?)
             (date(2021, 12, 31), Some("New Year's Day")), // Jan 1, 2022 is a Saturday
             (date(2022, 1, 1), None),
-            (
-                date(2021, 6, 18),
-                Some("Juneteenth National Independence Day"),
-            ),
+            (date(2021, 6, 18), Some("Juneteenth National Independence Day")),
             (date(2020, 6, 19), None), // before Juneteenth became a federal holiday
             (date(2023, 1, 2), Some("New Year's Day")), // Jan 1, 2023 is a Sunday
             (date(2023, 11, 10), Some("Veterans Day")), // Nov 11, 2023 is a Saturday
@@ -209,22 +143,12 @@ mod tests {
             (date(2027, 7, 5), Some("Independence Day")), // July 4, 2027 is a Sunday
             (date(2025, 11, 27), Some("Thanksgiving Day")),
             (date(2024, 5, 27), Some("Memorial Day")),
-            (
-                date(2032, 6, 18),
-                Some("Juneteenth National Independence Day"),
-            ), // June 19, 2032 is a Saturday
-            (
-                date(2099, 1, 19),
-                Some("Birthday of Martin Luther King, Jr."),
-            ),
+            (date(2032, 6, 18), Some("Juneteenth National Independence Day")), // June 19, 2032 is a Saturday
+            (date(2099, 1, 19), Some("Birthday of Martin Luther King, Jr.")),
             (date(2026, 3, 2), None),
         ];
         for (day, expected) in table {
-            assert_eq!(
-                observed_us_federal_holiday(day).map(|h| h.name),
-                expected,
-                "{day}"
-            );
+            assert_eq!(observed_us_federal_holiday(day).map(|h| h.name), expected, "{day}");
         }
     }
 
@@ -235,10 +159,7 @@ mod tests {
             assert_eq!(holidays.len(), 11, "{year}");
             for holiday in holidays {
                 assert!(
-                    !matches!(
-                        holiday.observed.weekday(),
-                        Weekday::Saturday | Weekday::Sunday
-                    ),
+                    !matches!(holiday.observed.weekday(), Weekday::Saturday | Weekday::Sunday),
                     "{year} {}",
                     holiday.name
                 );

@@ -64,18 +64,8 @@ impl PhoneNumber {
         let raw = presented.trim().to_owned();
         let outcome = parse_e164(&raw);
         match outcome {
-            Ok((e164, valid)) => Self {
-                raw,
-                e164: Some(e164),
-                valid,
-                problem: None,
-            },
-            Err(problem) => Self {
-                raw,
-                e164: None,
-                valid: false,
-                problem: Some(problem),
-            },
+            Ok((e164, valid)) => Self { raw, e164: Some(e164), valid, problem: None },
+            Err(problem) => Self { raw, e164: None, valid: false, problem: Some(problem) },
         }
     }
 
@@ -111,9 +101,7 @@ fn parse_e164(raw: &str) -> Result<(String, bool), NumberProblem> {
         Ok(Ok(_)) | Err(_) => Err(NumberProblem::ParserFault),
         Ok(Err(error)) => Err(match error {
             phonenumber::ParseError::InvalidCountryCode => NumberProblem::InvalidCountryCode,
-            phonenumber::ParseError::TooShortNsn | phonenumber::ParseError::TooShortAfterIdd => {
-                NumberProblem::TooShort
-            }
+            phonenumber::ParseError::TooShortNsn | phonenumber::ParseError::TooShortAfterIdd => NumberProblem::TooShort,
             phonenumber::ParseError::TooLong => NumberProblem::TooLong,
             _ => NumberProblem::NotANumber,
         }),
@@ -121,9 +109,8 @@ fn parse_e164(raw: &str) -> Result<(String, bool), NumberProblem> {
 }
 
 fn is_e164_shape(text: &str) -> bool {
-    text.strip_prefix('+').is_some_and(|digits| {
-        (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
-    })
+    text.strip_prefix('+')
+        .is_some_and(|digits| (2..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -133,13 +120,7 @@ mod tests {
 
     #[test]
     fn reads_the_shapes_submitters_use() {
-        for raw in [
-            "+12025550123",
-            "(202) 555-0123",
-            "202-555-0123",
-            "2025550123",
-            "1 202 555 0123",
-        ] {
+        for raw in ["+12025550123", "(202) 555-0123", "202-555-0123", "2025550123", "1 202 555 0123"] {
             let number = PhoneNumber::parse(raw);
             assert_eq!(number.e164.as_deref(), Some("+12025550123"), "{raw}");
             assert_eq!(number.raw, raw);
@@ -152,15 +133,9 @@ mod tests {
     #[test]
     fn keeps_failures_as_values() {
         assert_eq!(PhoneNumber::parse("  ").problem, Some(NumberProblem::Empty));
-        assert_eq!(
-            PhoneNumber::parse("hello").problem,
-            Some(NumberProblem::NotANumber)
-        );
+        assert_eq!(PhoneNumber::parse("hello").problem, Some(NumberProblem::NotANumber));
         let long = "9".repeat(80);
-        assert_eq!(
-            PhoneNumber::parse(&long).problem,
-            Some(NumberProblem::TooLong)
-        );
+        assert_eq!(PhoneNumber::parse(&long).problem, Some(NumberProblem::TooLong));
         let bad = PhoneNumber::parse("anonymous");
         assert_eq!(bad.raw, "anonymous");
         assert_eq!(bad.best(), "anonymous");

@@ -26,14 +26,8 @@ impl ProviderId {
         let text = text.into();
         let fine = !text.is_empty()
             && text.len() <= MAX_ID_LEN
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-        if fine {
-            Ok(Self(text))
-        } else {
-            Err(BadProviderId(text))
-        }
+            && text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        if fine { Ok(Self(text)) } else { Err(BadProviderId(text)) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -139,11 +133,8 @@ pub fn vsp_entities(facts: &[ControlFacts]) -> BTreeMap<ProviderId, EntityId> {
             links.entry(affiliate).or_default().insert(&fact.id);
         }
     }
-    let stands_alone: BTreeSet<&ProviderId> = facts
-        .iter()
-        .filter(|f| f.foreign || f.separate_treatment)
-        .map(|f| &f.id)
-        .collect();
+    let stands_alone: BTreeSet<&ProviderId> =
+        facts.iter().filter(|f| f.foreign || f.separate_treatment).map(|f| &f.id).collect();
 
     let mut entities = BTreeMap::new();
     let mut seen: BTreeSet<&ProviderId> = BTreeSet::new();
@@ -161,11 +152,7 @@ pub fn vsp_entities(facts: &[ControlFacts]) -> BTreeMap<ProviderId, EntityId> {
                 }
             }
         }
-        let merged: BTreeSet<&ProviderId> = group
-            .iter()
-            .copied()
-            .filter(|id| !stands_alone.contains(id))
-            .collect();
+        let merged: BTreeSet<&ProviderId> = group.iter().copied().filter(|id| !stands_alone.contains(id)).collect();
         if let Some(&lead) = merged.first() {
             for &member in &merged {
                 entities.insert(member.clone(), EntityId(lead.clone()));

@@ -9,9 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 use tracehop_core::traceback::Event;
 
-use crate::{
-    Result, Store, StoreError, Tx, from_micros, is_unique_violation, micros, with_read, with_tx,
-};
+use crate::{Result, Store, StoreError, Tx, from_micros, is_unique_violation, micros, with_read, with_tx};
 
 /// The `prev_hash` of a stream's first event.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -52,8 +50,7 @@ fn sorted(value: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> =
-                map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+            let mut entries: Vec<(String, Value)> = map.into_iter().map(|(k, v)| (k, sorted(v))).collect();
             entries.sort_by(|a, b| a.0.cmp(&b.0));
             Value::Object(entries.into_iter().collect())
         }
@@ -75,9 +72,8 @@ struct Row_ {
 
 impl Row_ {
     fn decode(self) -> Result<StoredEvent> {
-        let event: Event = serde_json::from_str(&self.payload).map_err(|e| {
-            StoreError::Corrupt(format!("event {} #{}: {e}", self.stream_id, self.seq))
-        })?;
+        let event: Event = serde_json::from_str(&self.payload)
+            .map_err(|e| StoreError::Corrupt(format!("event {} #{}: {e}", self.stream_id, self.seq)))?;
         Ok(StoredEvent {
             stream_id: self.stream_id,
             seq: self.seq,
@@ -132,14 +128,7 @@ impl Tx {
             let seq = version + i64::try_from(offset).unwrap_or(i64::MAX) + 1;
             let payload = encode(event)?;
             let hash = chain_hash(&prev, stream_id, seq, &payload);
-            rows.push((
-                seq,
-                event.change.name(),
-                micros(event.at),
-                payload,
-                prev,
-                hash.clone(),
-            ));
+            rows.push((seq, event.change.name(), micros(event.at), payload, prev, hash.clone()));
             prev = hash;
         }
         let placeholders: Vec<String> = (0..rows.len())
@@ -158,10 +147,7 @@ impl Tx {
                 )
             })
             .collect();
-        let sql = format!(
-            "INSERT INTO events ({COLUMNS}) VALUES {}",
-            placeholders.join(", ")
-        );
+        let sql = format!("INSERT INTO events ({COLUMNS}) VALUES {}", placeholders.join(", "));
         let recorded = micros(recorded_at);
         let result = with_tx!(self, conn => {
             let mut query = sqlx::query(AssertSqlSafe(sql.clone()));
@@ -172,9 +158,7 @@ impl Tx {
         });
         match result {
             Ok(_) => Ok(prev),
-            Err(error) if is_unique_violation(&error) => {
-                Err(StoreError::Conflict(format!("stream {stream_id}")))
-            }
+            Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(format!("stream {stream_id}"))),
             Err(error) => Err(error.into()),
         }
     }
@@ -218,9 +202,7 @@ impl Store {
             for row in rows {
                 after = (row.stream_id.clone(), row.seq);
                 let (expected_seq, expected_prev) = match &current {
-                    Some((stream, seq, hash)) if *stream == row.stream_id => {
-                        (seq + 1, hash.clone())
-                    }
+                    Some((stream, seq, hash)) if *stream == row.stream_id => (seq + 1, hash.clone()),
                     Some(_) | None => {
                         if let Some((stream, seq, hash)) = current.take() {
                             report.streams += 1;
@@ -229,38 +211,24 @@ impl Store {
                         (1, GENESIS.to_owned())
                     }
                 };
-                let broken = |problem: String| BrokenLink {
-                    stream_id: row.stream_id.clone(),
-                    seq: row.seq,
-                    problem,
-                };
+                let broken = |problem: String| BrokenLink { stream_id: row.stream_id.clone(), seq: row.seq, problem };
                 if row.seq != expected_seq {
-                    return Ok(report.broken(broken(format!(
-                        "expected seq {expected_seq}: an event is missing or out of place"
-                    ))));
+                    return Ok(report
+                        .broken(broken(format!("expected seq {expected_seq}: an event is missing or out of place"))));
                 }
                 if row.prev_hash != expected_prev {
-                    return Ok(report.broken(broken(
-                        "prev_hash does not match the previous event's hash".into(),
-                    )));
+                    return Ok(report.broken(broken("prev_hash does not match the previous event's hash".into())));
                 }
                 if chain_hash(&row.prev_hash, &row.stream_id, row.seq, &row.payload) != row.hash {
-                    return Ok(report.broken(broken(
-                        "hash does not match the stored event: it was altered".into(),
-                    )));
+                    return Ok(report.broken(broken("hash does not match the stored event: it was altered".into())));
                 }
                 match serde_json::from_str::<Event>(&row.payload) {
-                    Ok(event)
-                        if event.change.name() == row.kind && micros(event.at) == row.at_us => {}
+                    Ok(event) if event.change.name() == row.kind && micros(event.at) == row.at_us => {}
                     Ok(_) => {
-                        return Ok(report.broken(broken(
-                            "kind or time columns disagree with the payload".into(),
-                        )));
+                        return Ok(report.broken(broken("kind or time columns disagree with the payload".into())));
                     }
                     Err(error) => {
-                        return Ok(
-                            report.broken(broken(format!("payload does not read back: {error}")))
-                        );
+                        return Ok(report.broken(broken(format!("payload does not read back: {error}"))));
                     }
                 }
                 report.events += 1;
@@ -298,11 +266,7 @@ impl Store {
                 Some(_) => None,
             };
             if let Some(problem) = problem {
-                report.broken = Some(BrokenLink {
-                    stream_id: id,
-                    seq: version,
-                    problem,
-                });
+                report.broken = Some(BrokenLink { stream_id: id, seq: version, problem });
                 return Ok(());
             }
         }
@@ -336,10 +300,6 @@ pub struct BrokenLink {
 
 impl std::fmt::Display for BrokenLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "traceback {} seq {}: {}",
-            self.stream_id, self.seq, self.problem
-        )
+        write!(f, "traceback {} seq {}: {}", self.stream_id, self.seq, self.problem)
     }
 }

@@ -19,7 +19,14 @@ pub enum Claim {
 impl Store {
     /// Reserves `key` for a request, or tells what it already holds. A reservation older than
     /// `stale_before` (its request died half-way) is taken over.
-    pub async fn claim_idempotency_key(&self, principal: &str, key: &str, request_hash: &str, now: Timestamp, stale_before: Timestamp) -> Result<Claim> {
+    pub async fn claim_idempotency_key(
+        &self,
+        principal: &str,
+        key: &str,
+        request_hash: &str,
+        now: Timestamp,
+        stale_before: Timestamp,
+    ) -> Result<Claim> {
         let mut tx = self.begin().await?;
         let inserted = with_tx!(tx, conn => {
             sqlx::query(
@@ -73,7 +80,15 @@ impl Store {
     }
 
     /// Stores the response of the request that reserved `key`.
-    pub async fn complete_idempotency_key(&self, principal: &str, key: &str, status: u16, content_type: &str, body: &str, now: Timestamp) -> Result<()> {
+    pub async fn complete_idempotency_key(
+        &self,
+        principal: &str,
+        key: &str,
+        status: u16,
+        content_type: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         with_tx!(tx, conn => {
             sqlx::query(

@@ -41,8 +41,7 @@ pub struct JobCounts {
     pub done: i64,
 }
 
-const RETURNING: &str =
-    "RETURNING id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key";
+const RETURNING: &str = "RETURNING id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key";
 
 macro_rules! jobs {
     ($rows:expr) => {
@@ -71,15 +70,7 @@ impl Tx {
         let placeholders: Vec<String> = (0..jobs.len())
             .map(|i| {
                 let b = i * 6;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6
-                )
+                format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
             })
             .collect();
         let sql = format!(
@@ -128,11 +119,7 @@ impl Store {
             return Ok(Vec::new());
         }
         // Job kinds are the code's own constants, never input.
-        let kinds_list = kinds
-            .iter()
-            .map(|k| format!("'{}'", k.replace('\'', "")))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let kinds_list = kinds.iter().map(|k| format!("'{}'", k.replace('\'', ""))).collect::<Vec<_>>().join(", ");
         let lock = match self.engine_kind() {
             Engine::Postgres => "FOR UPDATE SKIP LOCKED",
             Engine::Sqlite => "",
@@ -208,12 +195,7 @@ impl Store {
             .await?;
             Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?))
         })?;
-        Ok(JobCounts {
-            pending: row.0,
-            due: row.1,
-            failed: row.2,
-            done: row.3,
-        })
+        Ok(JobCounts { pending: row.0, due: row.1, failed: row.2, done: row.3 })
     }
 
     /// The earliest time a pending job is due, so an idle worker knows how long it may sleep.

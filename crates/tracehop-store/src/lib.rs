@@ -24,9 +24,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use crate::migrate::known_versions as migration_versions;
@@ -75,11 +73,7 @@ pub enum StoreError {
     #[error("database: {0}")]
     Database(String),
     #[error("migration {version} ({name}): {message}")]
-    Migration {
-        version: i64,
-        name: String,
-        message: String,
-    },
+    Migration { version: i64, name: String, message: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -99,9 +93,7 @@ impl From<serde_json::Error> for StoreError {
 
 /// Whether a database error is a unique or primary-key violation.
 pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .is_some_and(sqlx::error::DatabaseError::is_unique_violation)
+    error.as_database_error().is_some_and(sqlx::error::DatabaseError::is_unique_violation)
 }
 
 /// Which engine a store runs on.
@@ -156,10 +148,7 @@ pub struct ConnectOptions {
 
 impl Default for ConnectOptions {
     fn default() -> Self {
-        Self {
-            max_connections: 10,
-            sqlite_full_sync: true,
-        }
+        Self { max_connections: 10, sqlite_full_sync: true }
     }
 }
 
@@ -179,10 +168,7 @@ impl Store {
                     })
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
-                let write = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(base.clone())
-                    .await?;
+                let write = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone()).await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .connect_with(base.read_only(true))
@@ -199,10 +185,7 @@ impl Store {
                     .max_lifetime(None)
                     .connect_with(options)
                     .await?;
-                Pools::Sqlite {
-                    write: pool.clone(),
-                    read: pool,
-                }
+                Pools::Sqlite { write: pool.clone(), read: pool }
             }
             DatabaseUrl::Postgres { url } => {
                 let connect = PgConnectOptions::from_str(url.as_str())?;
@@ -244,9 +227,7 @@ impl Store {
         let inner = match &self.pools {
             // IMMEDIATE takes the write lock up front, so a read-then-write transaction never
             // fails half-way on a lock upgrade.
-            Pools::Sqlite { write, .. } => {
-                TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?)
-            }
+            Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner })
@@ -320,6 +301,5 @@ pub fn micros(at: jiff::Timestamp) -> i64 {
 }
 
 pub fn from_micros(value: i64) -> Result<jiff::Timestamp> {
-    jiff::Timestamp::from_microsecond(value)
-        .map_err(|e| StoreError::Corrupt(format!("time {value}: {e}")))
+    jiff::Timestamp::from_microsecond(value).map_err(|e| StoreError::Corrupt(format!("time {value}: {e}")))
 }

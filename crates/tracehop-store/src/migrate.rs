@@ -31,11 +31,7 @@ fn statements(script: &str) -> impl Iterator<Item = String> + '_ {
     script
         .split(';')
         .map(|statement| {
-            statement
-                .lines()
-                .filter(|line| !line.trim_start().starts_with("--"))
-                .collect::<Vec<_>>()
-                .join("\n")
+            statement.lines().filter(|line| !line.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n")
         })
         .filter(|statement| !statement.trim().is_empty())
 }

@@ -115,8 +115,7 @@ impl ProviderInput {
     }
 }
 
-const CONTACTS_SQL: &str =
-    "SELECT role, name, title, email, phone, business_hours FROM provider_contacts WHERE provider_id = $1 ORDER BY role DESC";
+const CONTACTS_SQL: &str = "SELECT role, name, title, email, phone, business_hours FROM provider_contacts WHERE provider_id = $1 ORDER BY role DESC";
 
 macro_rules! contacts {
     ($rows:expr) => {
@@ -147,9 +146,8 @@ macro_rules! provider_records {
             .into_iter()
             .map(|row| -> Result<ProviderRecord> {
                 let id: String = row.try_get("id")?;
-                let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-                    StoreError::Corrupt(format!("provider {id} {what}: {e}"))
-                };
+                let corrupt =
+                    |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("provider {id} {what}: {e}"));
                 let hours: String = row.try_get("business_hours")?;
                 let details: String = row.try_get("details")?;
                 let country: String = row.try_get("country")?;
@@ -164,17 +162,11 @@ macro_rules! provider_records {
                     foreign_source: ForeignSource::parse(&source),
                     foreign_override_reason: row.try_get("foreign_override_reason")?,
                     separate_treatment: row.try_get("separate_treatment")?,
-                    entity_id: EntityId(
-                        ProviderId::new(entity).map_err(|e| corrupt("entity", &e))?,
-                    ),
-                    business_hours: serde_json::from_str(&hours)
-                        .map_err(|e| corrupt("business hours", &e))?,
+                    entity_id: EntityId(ProviderId::new(entity).map_err(|e| corrupt("entity", &e))?),
+                    business_hours: serde_json::from_str(&hours).map_err(|e| corrupt("business hours", &e))?,
                     deemed_receipt: row.try_get("deemed_receipt")?,
                     verified: row.try_get("verified")?,
-                    merged_into: merged
-                        .map(ProviderId::new)
-                        .transpose()
-                        .map_err(|e| corrupt("merged_into", &e))?,
+                    merged_into: merged.map(ProviderId::new).transpose().map_err(|e| corrupt("merged_into", &e))?,
                     details: serde_json::from_str(&details).map_err(|e| corrupt("details", &e))?,
                     created_at: from_micros(row.try_get("created_at_us")?)?,
                     updated_at: from_micros(row.try_get("updated_at_us")?)?,
@@ -188,11 +180,8 @@ impl Tx {
     /// Creates a provider or updates the fields `input` sets. Its entity stays its own until
     /// [`Tx::recompute_entities`] runs.
     pub async fn upsert_provider(&mut self, input: &ProviderInput, now: Timestamp) -> Result<()> {
-        let (foreign, source, reason) = input.foreign.clone().unwrap_or((
-            input.country.is_foreign(),
-            ForeignSource::Country,
-            None,
-        ));
+        let (foreign, source, reason) =
+            input.foreign.clone().unwrap_or((input.country.is_foreign(), ForeignSource::Country, None));
         let hours = serde_json::to_string(&input.business_hours)?;
         let details = serde_json::to_string(&input.details)?;
         with_tx!(self, conn => {
@@ -216,11 +205,7 @@ impl Tx {
     }
 
     /// Replaces the affiliates a provider declares.
-    pub async fn set_affiliates(
-        &mut self,
-        provider: &ProviderId,
-        affiliates: &[ProviderId],
-    ) -> Result<()> {
+    pub async fn set_affiliates(&mut self, provider: &ProviderId, affiliates: &[ProviderId]) -> Result<()> {
         with_tx!(self, conn => {
             sqlx::query("DELETE FROM provider_affiliates WHERE provider_id = $1").bind(provider.as_str()).execute(&mut *conn).await.map(|r| r.rows_affected())?;
             for affiliate in affiliates {
@@ -252,14 +237,12 @@ impl Tx {
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             Ok::<_, sqlx::Error>((providers, links))
         })?;
-        let known: std::collections::BTreeSet<&str> =
-            providers.iter().map(|p| p.0.as_str()).collect();
+        let known: std::collections::BTreeSet<&str> = providers.iter().map(|p| p.0.as_str()).collect();
         let facts = providers
             .iter()
             .map(|(id, foreign, separate, _)| -> Result<ControlFacts> {
                 Ok(ControlFacts {
-                    id: ProviderId::new(id.clone())
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    id: ProviderId::new(id.clone()).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     foreign: *foreign,
                     separate_treatment: *separate,
                     affiliates: links
@@ -273,10 +256,7 @@ impl Tx {
         let entities = vsp_entities(&facts);
         let mut changed = 0;
         for (id, _, _, current) in &providers {
-            let Some(entity) = ProviderId::new(id.clone())
-                .ok()
-                .and_then(|pid| entities.get(&pid).cloned())
-            else {
+            let Some(entity) = ProviderId::new(id.clone()).ok().and_then(|pid| entities.get(&pid).cloned()) else {
                 continue;
             };
             if entity.to_string() != *current {
@@ -289,17 +269,8 @@ impl Tx {
         Ok(changed)
     }
 
-    pub async fn set_contact(
-        &mut self,
-        provider: &ProviderId,
-        contact: &Contact,
-        now: Timestamp,
-    ) -> Result<()> {
-        let hours = contact
-            .business_hours
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?;
+    pub async fn set_contact(&mut self, provider: &ProviderId, contact: &Contact, now: Timestamp) -> Result<()> {
+        let hours = contact.business_hours.as_ref().map(serde_json::to_string).transpose()?;
         with_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO provider_contacts (provider_id, role, name, title, email, phone, business_hours, updated_at_us)
@@ -395,9 +366,7 @@ impl Store {
             .fetch_all(pool)
             .await
         })?;
-        ids.into_iter()
-            .map(|id| ProviderId::new(id).map_err(|e| StoreError::Corrupt(e.to_string())))
-            .collect()
+        ids.into_iter().map(|id| ProviderId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
     }
 }
 
@@ -429,7 +398,9 @@ impl IdentifierKind {
     pub fn normalise(self, value: &str) -> String {
         let compact: String = value.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
         match self {
-            Self::Frn if compact.chars().all(|c| c.is_ascii_digit()) && !compact.is_empty() => format!("{compact:0>10}"),
+            Self::Frn if compact.chars().all(|c| c.is_ascii_digit()) && !compact.is_empty() => {
+                format!("{compact:0>10}")
+            }
             _ => compact.to_ascii_uppercase(),
         }
     }
@@ -437,7 +408,11 @@ impl IdentifierKind {
 
 impl Tx {
     /// Adds identifiers to a provider; one already held by another provider is a conflict.
-    pub async fn add_identifiers(&mut self, provider: &ProviderId, identifiers: &[(IdentifierKind, String)]) -> Result<()> {
+    pub async fn add_identifiers(
+        &mut self,
+        provider: &ProviderId,
+        identifiers: &[(IdentifierKind, String)],
+    ) -> Result<()> {
         for (kind, value) in identifiers {
             let value = kind.normalise(value);
             if value.is_empty() {
@@ -451,7 +426,9 @@ impl Tx {
             })?;
             match owner {
                 Some(owner) if owner == provider.as_str() => {}
-                Some(owner) => return Err(StoreError::Conflict(format!("{} {value} belongs to provider {owner}", kind.name()))),
+                Some(owner) => {
+                    return Err(StoreError::Conflict(format!("{} {value} belongs to provider {owner}", kind.name())));
+                }
                 None => {
                     with_tx!(self, conn => {
                         sqlx::query("INSERT INTO provider_identifiers (kind, value, provider_id) VALUES ($1, $2, $3)")

@@ -24,9 +24,7 @@ enum Cleanup {
 
 fn random_suffix() -> String {
     let mut rng = rand::rng();
-    (0..12)
-        .map(|_| char::from(b'a' + rng.random_range(0..26)))
-        .collect()
+    (0..12).map(|_| char::from(b'a' + rng.random_range(0..26))).collect()
 }
 
 impl TestDatabase {
@@ -43,21 +41,14 @@ impl TestDatabase {
     pub fn sqlite() -> Self {
         let dir = std::env::temp_dir().join(format!("tracehop-test-{}", random_suffix()));
         std::fs::create_dir_all(&dir).expect("create a temporary directory");
-        let url = DatabaseUrl::Sqlite {
-            path: dir.join("tracehop.db"),
-        };
-        Self {
-            url,
-            cleanup: Cleanup::Directory(dir),
-        }
+        let url = DatabaseUrl::Sqlite { path: dir.join("tracehop.db") };
+        Self { url, cleanup: Cleanup::Directory(dir) }
     }
 
     async fn postgres(admin: String) -> Self {
         use sqlx::Connection;
         let name = format!("tracehop_test_{}", random_suffix());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("connect to the PostgreSQL test server");
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the PostgreSQL test server");
         sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
@@ -65,10 +56,7 @@ impl TestDatabase {
         conn.close().await.ok();
         let mut url = url::Url::parse(&admin).expect("TRACEHOP_TEST_DATABASE_URL is a URL");
         url.set_path(&format!("/{name}"));
-        Self {
-            url: DatabaseUrl::Postgres { url },
-            cleanup: Cleanup::Postgres { admin, name },
-        }
+        Self { url: DatabaseUrl::Postgres { url }, cleanup: Cleanup::Postgres { admin, name } }
     }
 
     /// Opens the database, migrating it.
@@ -76,15 +64,9 @@ impl TestDatabase {
     /// # Panics
     /// When it cannot be opened.
     pub async fn store(&self) -> Store {
-        Store::open(
-            &self.url,
-            &ConnectOptions {
-                max_connections: 5,
-                sqlite_full_sync: false,
-            },
-        )
-        .await
-        .expect("open the test database")
+        Store::open(&self.url, &ConnectOptions { max_connections: 5, sqlite_full_sync: false })
+            .await
+            .expect("open the test database")
     }
 
     /// Runs raw SQL on the database, as an attacker or an operator with database access could.
@@ -121,19 +103,14 @@ impl Drop for TestDatabase {
                 let (admin, name) = (admin.clone(), name.clone());
                 // Drop runs outside any async context we could borrow: use a thread of our own.
                 let dropped = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .ok()?;
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                     runtime.block_on(async {
                         use sqlx::Connection;
                         let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                        sqlx::query(sqlx::AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&mut conn)
-                        .await
-                        .ok()?;
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                            .execute(&mut conn)
+                            .await
+                            .ok()?;
                         conn.close().await.ok()
                     })
                 });

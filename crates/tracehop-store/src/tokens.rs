@@ -36,7 +36,9 @@ macro_rules! tokens {
             .into_iter()
             .map(|row| -> Result<TokenRecord> {
                 let scopes: String = row.try_get("scopes")?;
-                let time = |name: &str| -> Result<Option<Timestamp>> { row.try_get::<Option<i64>, _>(name)?.map(from_micros).transpose() };
+                let time = |name: &str| -> Result<Option<Timestamp>> {
+                    row.try_get::<Option<i64>, _>(name)?.map(from_micros).transpose()
+                };
                 Ok(TokenRecord {
                     id: row.try_get("id")?,
                     prefix: row.try_get("prefix")?,

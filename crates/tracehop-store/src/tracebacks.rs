@@ -8,9 +8,7 @@ use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 use tracehop_core::traceback::{Category, Event, HopId, Outcome, Traceback, TracebackId};
 
-use crate::{
-    Result, Store, StoreError, Tx, from_micros, is_unique_violation, micros, with_read, with_tx,
-};
+use crate::{Result, Store, StoreError, Tx, from_micros, is_unique_violation, micros, with_read, with_tx};
 
 /// The folded state of a traceback as last saved, with what the next append needs.
 #[derive(Debug, Clone)]
@@ -70,12 +68,8 @@ pub fn category_name(category: Category) -> &'static str {
 
 fn origin_name(outcome: Option<Outcome>) -> Option<&'static str> {
     match outcome? {
-        Outcome::OriginIdentified {
-            origin: tracehop_core::traceback::Origin::Us,
-        } => Some("us"),
-        Outcome::OriginIdentified {
-            origin: tracehop_core::traceback::Origin::International,
-        } => Some("international"),
+        Outcome::OriginIdentified { origin: tracehop_core::traceback::Origin::Us } => Some("us"),
+        Outcome::OriginIdentified { origin: tracehop_core::traceback::Origin::International } => Some("international"),
         _ => None,
     }
 }
@@ -125,10 +119,7 @@ macro_rules! traceback_records {
                     hop_count: row.try_get("hop_count")?,
                     strike_exempt: row.try_get("strike_exempt")?,
                     started_at: from_micros(row.try_get("started_at_us")?)?,
-                    closed_at: row
-                        .try_get::<Option<i64>, _>("closed_at_us")?
-                        .map(from_micros)
-                        .transpose()?,
+                    closed_at: row.try_get::<Option<i64>, _>("closed_at_us")?.map(from_micros).transpose()?,
                     updated_at: from_micros(row.try_get("updated_at_us")?)?,
                     version: row.try_get("version")?,
                 })
@@ -143,9 +134,7 @@ macro_rules! hop_records {
             .into_iter()
             .map(|row| -> Result<HopRecord> {
                 let optional_time = |name: &str| -> Result<Option<Timestamp>> {
-                    row.try_get::<Option<i64>, _>(name)?
-                        .map(from_micros)
-                        .transpose()
+                    row.try_get::<Option<i64>, _>(name)?.map(from_micros).transpose()
                 };
                 let labels: String = row.try_get("labels")?;
                 Ok(HopRecord {
@@ -155,11 +144,7 @@ macro_rules! hop_records {
                     entity_id: row.try_get("entity_id")?,
                     named_by: row.try_get("named_by")?,
                     state: row.try_get("state")?,
-                    labels: labels
-                        .split(',')
-                        .filter(|l| !l.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
+                    labels: labels.split(',').filter(|l| !l.is_empty()).map(str::to_owned).collect(),
                     in_path: row.try_get("in_path")?,
                     requests: row.try_get("requests")?,
                     notified_at: optional_time("notified_at_us")?,
@@ -186,12 +171,7 @@ impl Tx {
         row.map(|(number, state, version, head_hash)| {
             let state = serde_json::from_str(&state)
                 .map_err(|e| StoreError::Corrupt(format!("traceback {id} snapshot: {e}")))?;
-            Ok(Snapshot {
-                number,
-                state,
-                version,
-                head_hash,
-            })
+            Ok(Snapshot { number, state, version, head_hash })
         })
         .transpose()
     }
@@ -208,19 +188,13 @@ impl Tx {
         events: &[Event],
         now: Timestamp,
     ) -> Result<()> {
-        let header = state
-            .header
-            .as_ref()
-            .ok_or_else(|| StoreError::Corrupt("saving a traceback that never started".into()))?;
+        let header =
+            state.header.as_ref().ok_or_else(|| StoreError::Corrupt("saving a traceback that never started".into()))?;
         let id = header.id.to_string();
         let outcome = state.outcome();
         let snapshot = serde_json::to_string(state)?;
         let version = i64::try_from(state.version).unwrap_or(i64::MAX);
-        let terminating = state
-            .hops
-            .first()
-            .map(|h| h.provider.id.to_string())
-            .unwrap_or_default();
+        let terminating = state.hops.first().map(|h| h.provider.id.to_string()).unwrap_or_default();
         let frontier = state.frontier().map(|h| h.provider.id.to_string());
         let hop_count = i64::try_from(state.hop_count()).unwrap_or(i64::MAX);
         let closed_at = state.closure.as_ref().map(|c| micros(c.at));
@@ -297,13 +271,7 @@ impl Tx {
         let columns = 16;
         let placeholders: Vec<String> = (0..hops.len())
             .map(|i| {
-                format!(
-                    "({})",
-                    (1..=columns)
-                        .map(|c| format!("${}", i * columns + c))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
+                format!("({})", (1..=columns).map(|c| format!("${}", i * columns + c)).collect::<Vec<_>>().join(", "))
             })
             .collect();
         let sql = format!(
@@ -379,12 +347,7 @@ impl Store {
         row.map(|(number, state, version, head_hash)| {
             let state = serde_json::from_str(&state)
                 .map_err(|e| StoreError::Corrupt(format!("traceback {id} snapshot: {e}")))?;
-            Ok(Snapshot {
-                number,
-                state,
-                version,
-                head_hash,
-            })
+            Ok(Snapshot { number, state, version, head_hash })
         })
         .transpose()
     }
@@ -402,10 +365,7 @@ impl Store {
                AND ($4 IS NULL OR started_at_us < $4 OR (started_at_us = $4 AND id < $5))
              ORDER BY started_at_us DESC, id DESC LIMIT $6"
         );
-        let (before_at, before_id) = filter
-            .before
-            .clone()
-            .map_or((None, None), |(at, id)| (Some(at), Some(id)));
+        let (before_at, before_id) = filter.before.clone().map_or((None, None), |(at, id)| (Some(at), Some(id)));
         with_read!(self, pool => {
             let rows = sqlx::query(AssertSqlSafe(sql))
                 .bind(&filter.status).bind(&filter.campaign_id).bind(&filter.category)
@@ -417,10 +377,7 @@ impl Store {
     }
 
     /// Counts per status, for one campaign or all.
-    pub async fn count_tracebacks_by_status(
-        &self,
-        campaign_id: Option<&str>,
-    ) -> Result<Vec<(String, i64)>> {
+    pub async fn count_tracebacks_by_status(&self, campaign_id: Option<&str>) -> Result<Vec<(String, i64)>> {
         Ok(with_read!(self, pool => {
             let rows = sqlx::query(
                 "SELECT status, COUNT(*) AS n FROM tracebacks WHERE ($1 IS NULL OR campaign_id = $1)
@@ -444,10 +401,8 @@ impl Store {
                AND ($5 IS NULL OR opened_at_us > $5 OR (opened_at_us = $5 AND (traceback_id > $6 OR (traceback_id = $6 AND hop > $7))))
              ORDER BY opened_at_us, traceback_id, hop LIMIT $8"
         );
-        let (after_at, after_id, after_hop) = filter
-            .after
-            .clone()
-            .map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));
+        let (after_at, after_id, after_hop) =
+            filter.after.clone().map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));
         with_read!(self, pool => {
             let rows = sqlx::query(AssertSqlSafe(sql))
                 .bind(&filter.provider_id).bind(filter.waiting_only).bind(&filter.state)

@@ -19,35 +19,21 @@ impl FromStr for DatabaseUrl {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let text = text.trim();
-        if matches!(
-            text,
-            "sqlite::memory:" | "sqlite://:memory:" | "sqlite:memory"
-        ) {
+        if matches!(text, "sqlite::memory:" | "sqlite://:memory:" | "sqlite:memory") {
             return Ok(Self::SqliteMemory);
         }
-        if let Some(path) = text
-            .strip_prefix("sqlite://")
-            .or_else(|| text.strip_prefix("sqlite:"))
-        {
+        if let Some(path) = text.strip_prefix("sqlite://").or_else(|| text.strip_prefix("sqlite:")) {
             let path = path.split('?').next().unwrap_or_default();
             if path.is_empty() {
-                return Err(StoreError::Url(
-                    "sqlite:// needs a file path, e.g. sqlite://./tracehop.db".into(),
-                ));
+                return Err(StoreError::Url("sqlite:// needs a file path, e.g. sqlite://./tracehop.db".into()));
             }
-            return Ok(Self::Sqlite {
-                path: PathBuf::from(path),
-            });
+            return Ok(Self::Sqlite { path: PathBuf::from(path) });
         }
         if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-            let url = url::Url::parse(text)
-                .map_err(|e| StoreError::Url(format!("{}: {e}", redact(text))))?;
+            let url = url::Url::parse(text).map_err(|e| StoreError::Url(format!("{}: {e}", redact(text))))?;
             return Ok(Self::Postgres { url });
         }
-        Err(StoreError::Url(format!(
-            "{}: expected sqlite://PATH, sqlite::memory: or postgres://…",
-            redact(text)
-        )))
+        Err(StoreError::Url(format!("{}: expected sqlite://PATH, sqlite::memory: or postgres://…", redact(text))))
     }
 }
 
@@ -74,9 +60,7 @@ pub fn redact(text: &str) -> String {
     while let Some(start) = rest.find("://") {
         let (head, tail) = rest.split_at(start + 3);
         out.push_str(head);
-        let authority_end = tail
-            .find(['/', '?', '#', ' ', '"', '\''])
-            .unwrap_or(tail.len());
+        let authority_end = tail.find(['/', '?', '#', ' ', '"', '\'']).unwrap_or(tail.len());
         let authority = &tail[..authority_end];
         match (authority.rfind('@'), authority.find(':')) {
             (Some(at), Some(colon)) if colon < at => {
@@ -100,47 +84,27 @@ mod tests {
     fn parses_the_three_forms() {
         assert_eq!(
             "sqlite://./data/th.db".parse::<DatabaseUrl>().unwrap(),
-            DatabaseUrl::Sqlite {
-                path: "./data/th.db".into()
-            }
+            DatabaseUrl::Sqlite { path: "./data/th.db".into() }
         );
         assert_eq!(
             "sqlite:///tmp/x.db".parse::<DatabaseUrl>().unwrap(),
-            DatabaseUrl::Sqlite {
-                path: "/tmp/x.db".into()
-            }
+            DatabaseUrl::Sqlite { path: "/tmp/x.db".into() }
         );
-        assert_eq!(
-            "sqlite::memory:".parse::<DatabaseUrl>().unwrap(),
-            DatabaseUrl::SqliteMemory
-        );
-        assert!(matches!(
-            "postgres://u:p@localhost/db"
-                .parse::<DatabaseUrl>()
-                .unwrap(),
-            DatabaseUrl::Postgres { .. }
-        ));
+        assert_eq!("sqlite::memory:".parse::<DatabaseUrl>().unwrap(), DatabaseUrl::SqliteMemory);
+        assert!(matches!("postgres://u:p@localhost/db".parse::<DatabaseUrl>().unwrap(), DatabaseUrl::Postgres { .. }));
         assert!("mysql://x".parse::<DatabaseUrl>().is_err());
         assert!("sqlite://".parse::<DatabaseUrl>().is_err());
     }
 
     #[test]
     fn passwords_never_show() {
-        let url: DatabaseUrl = "postgres://alice:s3cret@db.example:5432/tracehop"
-            .parse()
-            .unwrap();
-        assert_eq!(
-            url.to_string(),
-            "postgres://alice:***@db.example:5432/tracehop"
-        );
+        let url: DatabaseUrl = "postgres://alice:s3cret@db.example:5432/tracehop".parse().unwrap();
+        assert_eq!(url.to_string(), "postgres://alice:***@db.example:5432/tracehop");
         assert_eq!(
             redact("error connecting to postgres://bob:hunter2@h/x: refused; also postgres://h/y"),
             "error connecting to postgres://bob:***@h/x: refused; also postgres://h/y"
         );
-        let error = "mysql://root:pw@x"
-            .parse::<DatabaseUrl>()
-            .unwrap_err()
-            .to_string();
+        let error = "mysql://root:pw@x".parse::<DatabaseUrl>().unwrap_err().to_string();
         assert!(!error.contains("pw@"), "{error}");
     }
 }

@@ -61,8 +61,7 @@ pub struct DeliveryRecord {
     pub at: Timestamp,
 }
 
-const WEBHOOK_COLUMNS: &str =
-    "id, provider_id, url, event_types, secret, previous_secret, previous_secret_until_us, active, created_at_us, updated_at_us";
+const WEBHOOK_COLUMNS: &str = "id, provider_id, url, event_types, secret, previous_secret, previous_secret_until_us, active, created_at_us, updated_at_us";
 
 macro_rules! webhooks {
     ($rows:expr) => {
@@ -77,7 +76,10 @@ macro_rules! webhooks {
                     event_types: types.split_whitespace().map(str::to_owned).collect(),
                     secret: row.try_get("secret")?,
                     previous_secret: row.try_get("previous_secret")?,
-                    previous_secret_until: row.try_get::<Option<i64>, _>("previous_secret_until_us")?.map(from_micros).transpose()?,
+                    previous_secret_until: row
+                        .try_get::<Option<i64>, _>("previous_secret_until_us")?
+                        .map(from_micros)
+                        .transpose()?,
                     active: row.try_get("active")?,
                     created_at: from_micros(row.try_get("created_at_us")?)?,
                     updated_at: from_micros(row.try_get("updated_at_us")?)?,
@@ -90,7 +92,8 @@ macro_rules! webhooks {
 impl Tx {
     /// The active webhooks of a provider, read inside a command's transaction.
     pub async fn active_webhooks(&mut self, provider_id: &str) -> Result<Vec<WebhookRecord>> {
-        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE provider_id = $1 AND active = TRUE ORDER BY id");
+        let sql =
+            format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE provider_id = $1 AND active = TRUE ORDER BY id");
         with_tx!(self, conn => {
             let rows = sqlx::query(AssertSqlSafe(sql)).bind(provider_id).fetch_all(conn).await?;
             webhooks!(rows)
@@ -163,7 +166,14 @@ impl Store {
     }
 
     /// Deliveries to a provider, newest first, optionally of one webhook; `before` is a cursor.
-    pub async fn deliveries(&self, provider_id: &str, webhook_id: Option<&str>, channel: Option<&str>, before: Option<i64>, limit: i64) -> Result<Vec<DeliveryRecord>> {
+    pub async fn deliveries(
+        &self,
+        provider_id: &str,
+        webhook_id: Option<&str>,
+        channel: Option<&str>,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<DeliveryRecord>> {
         with_read!(self, pool => {
             let rows = sqlx::query(
                 "SELECT id, channel, job_id, webhook_id, provider_id, traceback_id, event_id, event_type, target, attempt,
@@ -198,5 +208,16 @@ impl Store {
                 })
                 .collect::<Result<Vec<_>>>()
         })
+    }
+}
+
+impl Store {
+    pub async fn delete_webhook(&self, id: &str) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let removed = with_tx!(tx, conn => {
+            sqlx::query("DELETE FROM webhooks WHERE id = $1").bind(id).execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        tx.commit().await?;
+        Ok(removed == 1)
     }
 }

@@ -1,6 +1,7 @@
 //! tracehop's HTTP server: health and readiness, Prometheus metrics, request tracing; the JSON
 //! API and the web UI are mounted here.
 
+pub mod api;
 mod health;
 pub mod metrics;
 
@@ -22,42 +23,39 @@ pub use metrics::Metrics;
 pub struct AppState {
     pub app: App,
     pub metrics: Arc<Metrics>,
+    pub limiter: Arc<api::RateLimiter>,
 }
 
 impl AppState {
     pub fn new(app: App) -> Self {
-        Self {
-            app,
-            metrics: Arc::new(Metrics::new()),
-        }
+        Self { app, metrics: Arc::new(Metrics::new()), limiter: Arc::new(api::RateLimiter::default()) }
     }
+}
+
+/// The API's OpenAPI document.
+pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
+    api::routes(state).1
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
+    let (api, _) = api::routes(&state);
     Router::new()
         .merge(health::routes())
         .merge(metrics::routes())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::record,
-        ))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let route = request.extensions().get::<MatchedPath>().map_or_else(
-                    || request.uri().path().to_owned(),
-                    |p| p.as_str().to_owned(),
-                );
-                let id = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-")
-                    .to_owned();
-                tracing::info_span!("request", method = %request.method(), route, request_id = id)
-            }),
-        )
+        .merge(api)
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or_else(|| request.uri().path().to_owned(), |p| p.as_str().to_owned());
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+            tracing::info_span!("request", method = %request.method(), route, request_id = id)
+        }))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
@@ -69,7 +67,5 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }

@@ -54,24 +54,10 @@ impl Metrics {
         let jobs = Family::<StateLabels, Gauge>::default();
         let tracebacks = Family::<StateLabels, Gauge>::default();
         registry.register("http_requests", "HTTP requests served", requests.clone());
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to serve an HTTP request",
-            latency.clone(),
-        );
-        registry.register(
-            "jobs",
-            "Jobs in the queue by state (due: pending and due now)",
-            jobs.clone(),
-        );
+        registry.register("http_request_duration_seconds", "Time to serve an HTTP request", latency.clone());
+        registry.register("jobs", "Jobs in the queue by state (due: pending and due now)", jobs.clone());
         registry.register("tracebacks", "Tracebacks by status", tracebacks.clone());
-        Self {
-            registry,
-            requests,
-            latency,
-            jobs,
-            tracebacks,
-        }
+        Self { registry, requests, latency, jobs, tracebacks }
     }
 
     fn observe(&self, labels: &RouteLabels, seconds: f64) {
@@ -94,57 +80,30 @@ pub fn routes() -> Router<AppState> {
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(request).await;
-    let labels = RouteLabels {
-        method,
-        route,
-        status: response.status().as_u16(),
-    };
-    state
-        .metrics
-        .observe(&labels, started.elapsed().as_secs_f64());
+    let labels = RouteLabels { method, route, status: response.status().as_u16() };
+    state.metrics.observe(&labels, started.elapsed().as_secs_f64());
     response
 }
 
 async fn scrape(State(state): State<AppState>) -> Response {
     let store = state.app.store();
     if let Ok(counts) = store.job_counts(state.app.now()).await {
-        for (name, value) in [
-            ("pending", counts.pending),
-            ("due", counts.due),
-            ("failed", counts.failed),
-            ("done", counts.done),
-        ] {
-            state
-                .metrics
-                .jobs
-                .get_or_create(&StateLabels {
-                    state: name.to_owned(),
-                })
-                .set(value);
+        for (name, value) in
+            [("pending", counts.pending), ("due", counts.due), ("failed", counts.failed), ("done", counts.done)]
+        {
+            state.metrics.jobs.get_or_create(&StateLabels { state: name.to_owned() }).set(value);
         }
     }
     if let Ok(counts) = store.count_tracebacks_by_status(None).await {
         for (status, value) in counts {
-            state
-                .metrics
-                .tracebacks
-                .get_or_create(&StateLabels { state: status })
-                .set(value);
+            state.metrics.tracebacks.get_or_create(&StateLabels { state: status }).set(value);
         }
     }
     match state.metrics.encode() {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            )],
-            text,
-        )
+        Ok(text) => ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
             .into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }

@@ -10,6 +10,7 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use tracehop_app::Settings;
+use tracehop_app::mail::MailConfig;
 use tracehop_store::{ConnectOptions, DatabaseUrl};
 
 const PREFIX: &str = "TRACEHOP_";
@@ -26,6 +27,8 @@ pub struct Config {
     pub policy: Settings,
     /// Run the job worker inside `serve` (turn off to run workers elsewhere).
     pub worker: bool,
+    /// Notification email.
+    pub mail: MailConfig,
 }
 
 impl Default for Config {
@@ -37,6 +40,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             policy: Settings::default(),
             worker: true,
+            mail: MailConfig::default(),
         }
     }
 }
@@ -52,10 +56,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            format: "text".to_owned(),
-            level: "info".to_owned(),
-        }
+        Self { format: "text".to_owned(), level: "info".to_owned() }
     }
 }
 
@@ -70,10 +71,7 @@ pub struct DatabaseConfig {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         let defaults = ConnectOptions::default();
-        Self {
-            max_connections: defaults.max_connections,
-            sqlite_full_sync: defaults.sqlite_full_sync,
-        }
+        Self { max_connections: defaults.max_connections, sqlite_full_sync: defaults.sqlite_full_sync }
     }
 }
 
@@ -83,21 +81,13 @@ impl Config {
         Self::from_layers(file, std::env::vars())
     }
 
-    fn from_layers(
-        file: Option<&Path>,
-        vars: impl Iterator<Item = (String, String)>,
-    ) -> anyhow::Result<Self> {
+    fn from_layers(file: Option<&Path>, vars: impl Iterator<Item = (String, String)>) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Self::default()));
         if let Some(file) = file {
-            anyhow::ensure!(
-                file.exists(),
-                "configuration file {} does not exist",
-                file.display()
-            );
+            anyhow::ensure!(file.exists(), "configuration file {} does not exist", file.display());
             figment = figment.merge(Toml::file(file));
         }
-        let vars: Vec<(String, String)> =
-            vars.filter(|(name, _)| name.starts_with(PREFIX)).collect();
+        let vars: Vec<(String, String)> = vars.filter(|(name, _)| name.starts_with(PREFIX)).collect();
         for (name, value) in &vars {
             let key = &name[PREFIX.len()..];
             if is_ignored(key) {
@@ -105,33 +95,23 @@ impl Config {
             }
             match key.strip_suffix("_FILE") {
                 Some(target) => {
-                    let secret = std::fs::read_to_string(value)
-                        .with_context(|| format!("reading {name}={value}"))?;
-                    figment = figment.merge((
-                        dotted(target),
-                        secret.trim_end_matches(['\r', '\n']).to_owned(),
-                    ));
+                    let secret = std::fs::read_to_string(value).with_context(|| format!("reading {name}={value}"))?;
+                    figment = figment.merge((dotted(target), secret.trim_end_matches(['\r', '\n']).to_owned()));
                 }
                 // Read values the way figment's Env provider does: "false" is a bool, "12" a number.
                 None => {
                     figment = figment.merge((
                         dotted(key),
-                        value
-                            .parse::<figment::value::Value>()
-                            .unwrap_or_else(|never| match never {}),
+                        value.parse::<figment::value::Value>().unwrap_or_else(|never| match never {}),
                     ));
                 }
             }
         }
-        figment.extract().map_err(|e| {
-            anyhow::anyhow!("configuration: {}", tracehop_store::redact(&e.to_string()))
-        })
+        figment.extract().map_err(|e| anyhow::anyhow!("configuration: {}", tracehop_store::redact(&e.to_string())))
     }
 
     pub fn database(&self) -> anyhow::Result<DatabaseUrl> {
-        self.database_url
-            .parse()
-            .map_err(|e: tracehop_store::StoreError| anyhow::anyhow!("{e}"))
+        self.database_url.parse().map_err(|e: tracehop_store::StoreError| anyhow::anyhow!("{e}"))
     }
 
     pub fn connect_options(&self) -> ConnectOptions {
@@ -156,11 +136,7 @@ mod tests {
     use super::*;
 
     fn vars(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect::<Vec<_>>()
-            .into_iter()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>().into_iter()
     }
 
     #[test]
@@ -168,7 +144,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tracehop-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("tracehop.toml");
-        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\n[policy.traceback]\nhop_limit = 12\n[log]\nformat = \"json\"\n").unwrap();
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\n[policy.traceback]\nhop_limit = 12\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
         let secret = dir.join("db-url");
         std::fs::write(&secret, "postgres://app:s3cret@db/tracehop\n").unwrap();
         let config = Config::from_layers(
@@ -187,46 +167,27 @@ mod tests {
         assert!(!config.policy.traceback.close_on_no_response);
         assert_eq!(config.log.format, "text");
         assert_eq!(config.database_url, "postgres://app:s3cret@db/tracehop");
-        assert_eq!(
-            config.database().unwrap().to_string(),
-            "postgres://app:***@db/tracehop"
-        );
+        assert_eq!(config.database().unwrap().to_string(), "postgres://app:***@db/tracehop");
         std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
     fn unknown_keys_and_missing_files_are_errors() {
         assert!(Config::from_layers(None, vars(&[("TRACEHOP_NO_SUCH_KEY", "1")])).is_err());
-        assert!(
-            Config::from_layers(Some(Path::new("/nonexistent/tracehop.toml")), vars(&[])).is_err()
-        );
+        assert!(Config::from_layers(Some(Path::new("/nonexistent/tracehop.toml")), vars(&[])).is_err());
         let error = Config::from_layers(
             None,
-            vars(&[
-                ("TRACEHOP_BIND", "x"),
-                ("TRACEHOP_DATABASE_URL_FILE", "/nonexistent/secret"),
-            ]),
+            vars(&[("TRACEHOP_BIND", "x"), ("TRACEHOP_DATABASE_URL_FILE", "/nonexistent/secret")]),
         )
         .unwrap_err();
-        assert!(
-            error.to_string().contains("TRACEHOP_DATABASE_URL_FILE"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("TRACEHOP_DATABASE_URL_FILE"), "{error}");
     }
 
     #[test]
     fn durations_read_as_iso8601_or_friendly() {
-        let config = Config::from_layers(
-            None,
-            vars(&[(
-                "TRACEHOP_POLICY__TRACEBACK__DEADLINES__RESPOND_WITHIN",
-                "PT48H",
-            )]),
-        )
-        .unwrap();
-        assert_eq!(
-            config.policy.traceback.deadlines.respond_within,
-            jiff::SignedDuration::from_hours(48)
-        );
+        let config =
+            Config::from_layers(None, vars(&[("TRACEHOP_POLICY__TRACEBACK__DEADLINES__RESPOND_WITHIN", "PT48H")]))
+                .unwrap();
+        assert_eq!(config.policy.traceback.deadlines.respond_within, jiff::SignedDuration::from_hours(48));
     }
 }

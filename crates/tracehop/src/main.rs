@@ -6,6 +6,7 @@ mod demo;
 mod logging;
 mod scenario;
 mod serve;
+mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,11 +16,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::Config;
 
 #[derive(Parser)]
-#[command(
-    name = "tracehop",
-    version,
-    about = "A secure traceback platform for illegal robocalls"
-)]
+#[command(name = "tracehop", version, about = "A secure traceback platform for illegal robocalls")]
 struct Cli {
     /// A TOML configuration file.
     #[arg(long, global = true, env = "TRACEHOP_CONFIG")]
@@ -67,6 +64,11 @@ enum Commands {
         #[command(subcommand)]
         command: ScenarioCommand,
     },
+    /// API tokens (operators with database access).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -80,6 +82,30 @@ enum ScenarioCommand {
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token and print it once.
+    Create {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// A name that says what uses the token.
+        #[arg(long)]
+        name: String,
+        /// The provider the token acts for.
+        #[arg(long, conflicts_with = "staff_role", required_unless_present = "staff_role")]
+        provider: Option<String>,
+        /// A staff machine user: admin or analyst.
+        #[arg(long)]
+        staff_role: Option<String>,
+        /// Comma-separated scopes, e.g. hops:read,hops:answer.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
 }
 
@@ -133,28 +159,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(cli.config.as_ref(), &DatabaseArg::default())?;
             demo::run(&config, &dir, port, fresh).await?;
         }
-        Commands::Scenario {
-            command: ScenarioCommand::Check { files },
-        } => {
+        Commands::Scenario { command: ScenarioCommand::Check { files } } => {
             let passed = scenario::check_files(&files, &mut std::io::stdout().lock()).await?;
-            return Ok(if passed {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
+            return Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
-        Commands::Audit {
-            command: AuditCommand::Verify { database },
-        } => {
+        Commands::Token { command: TokenCommand::Create { database, name, provider, staff_role, scopes, expires_in_days } } => {
+            let config = load_config(cli.config.as_ref(), &database)?;
+            let app = serve::open_app(&config).await?;
+            let token = token::create(&app, name, provider, staff_role, &scopes, expires_in_days).await?;
+            println!("{token}");
+        }
+        Commands::Audit { command: AuditCommand::Verify { database } } => {
             let config = load_config(cli.config.as_ref(), &database)?;
             let url = config.database()?;
             let store = tracehop_store::Store::connect(&url, &config.connect_options()).await?;
             let intact = audit::verify(&store, &mut std::io::stdout().lock()).await?;
-            return Ok(if intact {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            });
+            return Ok(if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
     }
     Ok(ExitCode::SUCCESS)

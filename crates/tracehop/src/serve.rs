@@ -7,7 +7,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracehop_app::worker::Worker;
-use tracehop_app::{App, Clock, SystemClock};
+use tracehop_app::{App, Clock, Mailer, SystemClock};
 use tracehop_store::Store;
 use tracehop_web::AppState;
 
@@ -16,28 +16,16 @@ use crate::config::Config;
 /// Opens (and migrates) the configured database.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.database()?;
-    Store::open(&url, &config.connect_options())
-        .await
-        .with_context(|| format!("opening {url}"))
+    Store::open(&url, &config.connect_options()).await.with_context(|| format!("opening {url}"))
 }
 
 /// Serves `app` on `bind` until a shutdown signal, with a worker unless `worker` is false.
-pub async fn run(
-    app: App,
-    bind: &str,
-    worker: bool,
-    on_ready: impl FnOnce(SocketAddr),
-) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("binding {bind}"))?;
+pub async fn run(app: App, bind: &str, worker: bool, on_ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
     let address = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
     let worker_task = worker.then(|| {
-        let worker = Worker::new(
-            app.clone(),
-            format!("worker-{}-{}", std::process::id(), app.new_id().simple()),
-        );
+        let worker = Worker::new(app.clone(), format!("worker-{}-{}", std::process::id(), app.new_id().simple()));
         tokio::spawn(async move { worker.run(stopped).await })
     });
     on_ready(address);
@@ -51,14 +39,17 @@ pub async fn run(
     Ok(())
 }
 
-pub async fn serve(config: &Config) -> anyhow::Result<()> {
+/// The application on the configured database, with the wall clock and the configured mail.
+pub async fn open_app(config: &Config) -> anyhow::Result<App> {
     let store = open_store(config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let app = App::new(store, clock, config.policy.clone());
-    run(app, &config.bind, config.worker, |address| {
-        println!("tracehop listening on http://{address}");
-    })
-    .await
+    let mailer = Mailer::from_config(&config.mail).map_err(|e| anyhow::anyhow!(e))?;
+    Ok(App::with_mailer(store, clock, config.policy.clone(), mailer))
+}
+
+pub async fn serve(config: &Config) -> anyhow::Result<()> {
+    let app = open_app(config).await?;
+    run(app, &config.bind, config.worker, |address| println!("tracehop listening on http://{address}")).await
 }
 
 async fn shutdown_signal() {

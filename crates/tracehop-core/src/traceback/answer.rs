@@ -14,11 +14,7 @@ pub const MAX_TEXT: usize = 10_000;
 pub enum Reply {
     /// The call came from `upstream`. `supplied` holds the contact details the provider gave when
     /// the upstream was not yet known (an `upstream_new` answer, PRV-5).
-    Upstream {
-        upstream: ProviderProfile,
-        evidence: Evidence,
-        supplied: Option<SuppliedContact>,
-    },
+    Upstream { upstream: ProviderProfile, evidence: Evidence, supplied: Option<SuppliedContact> },
     /// Its own customer originated the call.
     Originated {
         customer: Customer,
@@ -27,10 +23,7 @@ pub enum Reply {
         right_to_use: Option<String>,
     },
     /// It cannot find the call, or the call was wrongly attributed to it.
-    NotFound {
-        reason: NotFoundReason,
-        explanation: Option<String>,
-    },
+    NotFound { reason: NotFoundReason, explanation: Option<String> },
 }
 
 /// An answer as recorded.
@@ -65,9 +58,7 @@ impl Answer {
     /// The answer kind as the API and scenario files spell it.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Upstream {
-                supplied: Some(_), ..
-            } => "upstream_new",
+            Self::Upstream { supplied: Some(_), .. } => "upstream_new",
             Self::Upstream { .. } => "upstream",
             Self::Originated { .. } => "originated",
             Self::NotFound { .. } => "not_found",

@@ -3,8 +3,7 @@
 use jiff::Timestamp;
 
 use super::{
-    Actor, CallFacts, Category, DisputeId, HopId, Reply, StrikeExemptReason, TracebackId,
-    TracebackPolicy, Visibility,
+    Actor, CallFacts, Category, DisputeId, HopId, Reply, StrikeExemptReason, TracebackId, TracebackPolicy, Visibility,
 };
 use crate::deadline::DeadlineKind;
 use crate::provider::ProviderProfile;
@@ -21,18 +20,28 @@ pub enum Action {
     /// TB-1: staff start a traceback at the terminating provider.
     Start(Box<Start>),
     /// Send the request of a hop that was opened while its provider could not be reached.
-    Notify { hop: HopId },
+    Notify {
+        hop: HopId,
+    },
     /// The provider started investigating.
-    Acknowledge { hop: HopId },
+    Acknowledge {
+        hop: HopId,
+    },
     /// TB-2: the provider's answer.
-    Answer { hop: HopId, reply: Box<Reply> },
+    Answer {
+        hop: HopId,
+        reply: Box<Reply>,
+    },
     Comment {
         hop: Option<HopId>,
         text: String,
         visibility: Visibility,
     },
     /// TB-9: a provider in the path disputes the basis of the traceback.
-    Dispute { hop: HopId, grounds: String },
+    Dispute {
+        hop: HopId,
+        grounds: String,
+    },
     ReviewDispute {
         dispute: DisputeId,
         accept: bool,
@@ -49,17 +58,32 @@ pub enum Action {
         reason: String,
     },
     /// TB-8: ask a hop again, setting aside every hop upstream of it.
-    Redirect { hop: HopId, reason: String },
+    Redirect {
+        hop: HopId,
+        reason: String,
+    },
     /// TB-8: withdraw the traceback.
-    Close { reason: String },
+    Close {
+        reason: String,
+    },
     /// Put a closed or held traceback back in motion at its frontier.
-    Reopen { reason: String },
+    Reopen {
+        reason: String,
+    },
     /// A deadline timer fired.
-    DeadlineElapsed { hop: HopId, deadline: DeadlineKind },
+    DeadlineElapsed {
+        hop: HopId,
+        deadline: DeadlineKind,
+    },
     /// A reminder before a deadline went out to the provider's contacts.
-    RecordReminder { hop: HopId, deadline: DeadlineKind },
+    RecordReminder {
+        hop: HopId,
+        deadline: DeadlineKind,
+    },
     /// Staff share (or stop sharing) the recording with the providers in the path.
-    ShareRecording { shared: bool },
+    ShareRecording {
+        shared: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,41 +7,20 @@ use super::command::{Action, Start};
 use super::event::RequestCause;
 use super::state::{Header, Hop, HopState, Traceback};
 use super::{
-    Actor, Answer, Change, Command, CommentId, DisputeId, Event, HopId, ProviderRef, Rejection,
-    Reply, ReviewReason, StrikeExemptReason, Visibility,
+    Actor, Answer, Change, Command, CommentId, DisputeId, Event, HopId, ProviderRef, Rejection, Reply, ReviewReason,
+    StrikeExemptReason, Visibility,
 };
 use crate::deadline::{DeadlineKind, DeadlinePolicy};
 use crate::provider::ProviderProfile;
 
 /// Decides a command against the state at time `now`: the events it causes, or why not.
 /// An empty list means there was nothing to do (a stale timer, a reminder already sent).
-pub fn decide(
-    state: &Traceback,
-    command: Command,
-    now: Timestamp,
-) -> Result<Vec<Event>, Rejection> {
+pub fn decide(state: &Traceback, command: Command, now: Timestamp) -> Result<Vec<Event>, Rejection> {
     let Command { actor, action } = command;
-    let mut decision = Decision {
-        state,
-        now,
-        actor,
-        changes: Vec::new(),
-    };
+    let mut decision = Decision { state, now, actor, changes: Vec::new() };
     decision.run(action)?;
-    let Decision {
-        now,
-        actor,
-        changes,
-        ..
-    } = decision;
-    Ok(changes
-        .into_iter()
-        .map(|change| Event {
-            at: now,
-            actor: actor.clone(),
-            change,
-        })
-        .collect())
+    let Decision { now, actor, changes, .. } = decision;
+    Ok(changes.into_iter().map(|change| Event { at: now, actor: actor.clone(), change }).collect())
 }
 
 struct Decision<'a> {
@@ -58,23 +37,11 @@ impl Decision<'_> {
             Action::Notify { hop } => self.notify(hop),
             Action::Acknowledge { hop } => self.acknowledge(hop),
             Action::Answer { hop, reply } => self.answer(hop, *reply),
-            Action::Comment {
-                hop,
-                text,
-                visibility,
-            } => self.comment(hop, text, visibility),
+            Action::Comment { hop, text, visibility } => self.comment(hop, text, visibility),
             Action::Dispute { hop, grounds } => self.dispute(hop, grounds),
-            Action::ReviewDispute {
-                dispute,
-                accept,
-                note,
-            } => self.review_dispute(dispute, accept, note),
+            Action::ReviewDispute { dispute, accept, note } => self.review_dispute(dispute, accept, note),
             Action::MarkStrikeExempt { reason, note } => self.mark_strike_exempt(reason, note),
-            Action::Extend {
-                hop,
-                respond_by,
-                reason,
-            } => self.extend(hop, respond_by, reason),
+            Action::Extend { hop, respond_by, reason } => self.extend(hop, respond_by, reason),
             Action::Redirect { hop, reason } => self.redirect(hop, reason),
             Action::Close { reason } => self.close(reason),
             Action::Reopen { reason } => self.reopen(reason),
@@ -92,28 +59,16 @@ impl Decision<'_> {
 
     fn staff_only(&self) -> Result<(), Rejection> {
         self.header()?;
-        if self.actor.is_staff() {
-            Ok(())
-        } else {
-            Err(Rejection::StaffOnly)
-        }
+        if self.actor.is_staff() { Ok(()) } else { Err(Rejection::StaffOnly) }
     }
 
     fn system_only(&self) -> Result<(), Rejection> {
         self.header()?;
-        if self.actor == Actor::System {
-            Ok(())
-        } else {
-            Err(Rejection::SystemOnly)
-        }
+        if self.actor == Actor::System { Ok(()) } else { Err(Rejection::SystemOnly) }
     }
 
     fn not_closed(&self) -> Result<(), Rejection> {
-        if self.state.is_closed() {
-            Err(Rejection::Closed)
-        } else {
-            Ok(())
-        }
+        if self.state.is_closed() { Err(Rejection::Closed) } else { Ok(()) }
     }
 
     fn hop(&self, hop: HopId) -> Result<&Hop, Rejection> {
@@ -148,10 +103,9 @@ impl Decision<'_> {
         match found.state {
             HopState::Open | HopState::Acknowledged => Ok(found),
             HopState::Answered => Err(Rejection::AlreadyAnswered(hop)),
-            state @ (HopState::Expired | HopState::Cancelled) => Err(Rejection::HopNotOpen {
-                hop,
-                state: state.name(),
-            }),
+            state @ (HopState::Expired | HopState::Cancelled) => {
+                Err(Rejection::HopNotOpen { hop, state: state.name() })
+            }
         }
     }
 
@@ -190,30 +144,15 @@ impl Decision<'_> {
             counts_as_hop: true,
         });
         if notify {
-            self.request(
-                first,
-                &start.terminating,
-                &start.policy.deadlines,
-                RequestCause::First,
-            );
+            self.request(first, &start.terminating, &start.policy.deadlines, RequestCause::First);
         }
         Ok(())
     }
 
     /// Sends a request: deadlines count from now (or the deemed receipt).
-    fn request(
-        &mut self,
-        hop: HopId,
-        provider: &ProviderProfile,
-        policy: &DeadlinePolicy,
-        cause: RequestCause,
-    ) {
+    fn request(&mut self, hop: HopId, provider: &ProviderProfile, policy: &DeadlinePolicy, cause: RequestCause) {
         let deadlines = policy.deadlines_for(provider, self.now);
-        self.emit(Change::HopNotified {
-            hop,
-            deadlines,
-            cause,
-        });
+        self.emit(Change::HopNotified { hop, deadlines, cause });
     }
 
     fn notify(&mut self, hop: HopId) -> Result<(), Rejection> {
@@ -224,10 +163,7 @@ impl Decision<'_> {
             return Err(Rejection::AlreadyNotified(hop));
         }
         if !found.state.is_awaiting_answer() {
-            return Err(Rejection::HopNotOpen {
-                hop,
-                state: found.state.name(),
-            });
+            return Err(Rejection::HopNotOpen { hop, state: found.state.name() });
         }
         let provider = found.provider.clone();
         let policy = self.header()?.policy.deadlines;
@@ -257,66 +193,33 @@ impl Decision<'_> {
     fn answer(&mut self, hop: HopId, reply: Reply) -> Result<(), Rejection> {
         let found = self.awaiting_hop(hop)?.clone();
         match reply {
-            Reply::Upstream {
-                upstream,
-                evidence,
-                supplied,
-            } => {
+            Reply::Upstream { upstream, evidence, supplied } => {
                 if upstream.id == found.provider.id {
                     return Err(Rejection::SelfNaming);
                 }
                 let answer = Answer::Upstream {
-                    upstream: ProviderRef {
-                        id: upstream.id.clone(),
-                        name: upstream.name.clone(),
-                    },
+                    upstream: ProviderRef { id: upstream.id.clone(), name: upstream.name.clone() },
                     evidence,
                     supplied,
                 };
                 self.emit(Change::HopAnswered { hop, answer });
                 self.continue_trace(&found, upstream)
             }
-            Reply::Originated {
-                customer,
-                mitigation,
-                attestation,
-                right_to_use,
-            } => {
+            Reply::Originated { customer, mitigation, attestation, right_to_use } => {
                 if customer.name.trim().is_empty() {
-                    return Err(invalid(
-                        "customer.name",
-                        "the originating customer's name is required",
-                    ));
+                    return Err(invalid("customer.name", "the originating customer's name is required"));
                 }
                 check_text("customer.name", &customer.name)?;
                 check_optional_text("right_to_use", right_to_use.as_deref())?;
-                let answer = Answer::Originated {
-                    customer,
-                    mitigation,
-                    attestation,
-                    right_to_use,
-                };
+                let answer = Answer::Originated { customer, mitigation, attestation, right_to_use };
                 self.emit(Change::HopAnswered { hop, answer });
-                self.emit(Change::Closed {
-                    reason: "origin identified".to_owned(),
-                });
+                self.emit(Change::Closed { reason: "origin identified".to_owned() });
                 Ok(())
             }
-            Reply::NotFound {
-                reason,
-                explanation,
-            } => {
+            Reply::NotFound { reason, explanation } => {
                 check_optional_text("explanation", explanation.as_deref())?;
-                self.emit(Change::HopAnswered {
-                    hop,
-                    answer: Answer::NotFound {
-                        reason,
-                        explanation,
-                    },
-                });
-                self.emit(Change::Closed {
-                    reason: "call not found".to_owned(),
-                });
+                self.emit(Change::HopAnswered { hop, answer: Answer::NotFound { reason, explanation } });
+                self.emit(Change::Closed { reason: "call not found".to_owned() });
                 Ok(())
             }
         }
@@ -328,10 +231,9 @@ impl Decision<'_> {
         let header = self.header()?;
         let path = self.state.path();
         let continues_entity = upstream.entity == from.provider.entity;
-        let loops = path.iter().any(|hop| {
-            hop.provider.id == upstream.id
-                || (!continues_entity && hop.provider.entity == upstream.entity)
-        });
+        let loops = path
+            .iter()
+            .any(|hop| hop.provider.id == upstream.id || (!continues_entity && hop.provider.entity == upstream.entity));
         let limit = usize::try_from(header.policy.hop_limit).unwrap_or(usize::MAX);
         let reason = if loops {
             Some(ReviewReason::Loop)
@@ -341,11 +243,7 @@ impl Decision<'_> {
             None
         };
         match reason {
-            Some(reason) => self.emit(Change::ReviewRequested {
-                reason,
-                hop: from.id,
-                pending: Some(upstream),
-            }),
+            Some(reason) => self.emit(Change::ReviewRequested { reason, hop: from.id, pending: Some(upstream) }),
             None => {
                 let policy = header.policy.deadlines;
                 self.open_hop(from.id, upstream, continues_entity, &policy);
@@ -362,30 +260,14 @@ impl Decision<'_> {
         policy: &DeadlinePolicy,
     ) {
         let hop = self.state.next_hop_id();
-        let deadlines = provider
-            .contactable
-            .then(|| policy.deadlines_for(&provider, self.now));
-        self.emit(Change::HopOpened {
-            hop,
-            provider,
-            named_by: Some(named_by),
-            counts_as_hop: !continues_entity,
-        });
+        let deadlines = provider.contactable.then(|| policy.deadlines_for(&provider, self.now));
+        self.emit(Change::HopOpened { hop, provider, named_by: Some(named_by), counts_as_hop: !continues_entity });
         if let Some(deadlines) = deadlines {
-            self.emit(Change::HopNotified {
-                hop,
-                deadlines,
-                cause: RequestCause::First,
-            });
+            self.emit(Change::HopNotified { hop, deadlines, cause: RequestCause::First });
         }
     }
 
-    fn comment(
-        &mut self,
-        hop: Option<HopId>,
-        text: String,
-        visibility: Visibility,
-    ) -> Result<(), Rejection> {
+    fn comment(&mut self, hop: Option<HopId>, text: String, visibility: Visibility) -> Result<(), Rejection> {
         self.header()?;
         check_required_text("text", &text)?;
         match (&self.actor, hop) {
@@ -400,87 +282,46 @@ impl Decision<'_> {
             }
             (Actor::Staff { .. }, None) => {
                 if visibility == Visibility::HopParties {
-                    return Err(invalid(
-                        "visibility",
-                        "a comment for a hop's parties must name the hop",
-                    ));
+                    return Err(invalid("visibility", "a comment for a hop's parties must name the hop"));
                 }
             }
             (Actor::System, _) => return Err(Rejection::StaffOnly),
         }
         let comment = CommentId(u32::try_from(self.state.comments.len()).unwrap_or(u32::MAX));
-        self.emit(Change::CommentAdded {
-            comment,
-            hop,
-            visibility,
-            text,
-        });
+        self.emit(Change::CommentAdded { comment, hop, visibility, text });
         Ok(())
     }
 
     fn dispute(&mut self, hop: HopId, grounds: String) -> Result<(), Rejection> {
         check_required_text("grounds", &grounds)?;
         let provider = self.own_hop(hop)?.provider.id.clone();
-        let pending = self
-            .state
-            .disputes
-            .iter()
-            .any(|d| d.provider == provider && d.review.is_none());
+        let pending = self.state.disputes.iter().any(|d| d.provider == provider && d.review.is_none());
         if pending {
             return Err(Rejection::DisputePending);
         }
         let dispute = DisputeId(u32::try_from(self.state.disputes.len()).unwrap_or(u32::MAX));
-        self.emit(Change::DisputeFiled {
-            dispute,
-            hop,
-            grounds,
-        });
+        self.emit(Change::DisputeFiled { dispute, hop, grounds });
         Ok(())
     }
 
     // ---- staff ----------------------------------------------------------------------------
 
-    fn review_dispute(
-        &mut self,
-        dispute: DisputeId,
-        accept: bool,
-        note: String,
-    ) -> Result<(), Rejection> {
+    fn review_dispute(&mut self, dispute: DisputeId, accept: bool, note: String) -> Result<(), Rejection> {
         self.staff_only()?;
         check_text("note", &note)?;
-        let found = self
-            .state
-            .disputes
-            .iter()
-            .find(|d| d.id == dispute)
-            .ok_or(Rejection::UnknownDispute(dispute))?;
+        let found = self.state.disputes.iter().find(|d| d.id == dispute).ok_or(Rejection::UnknownDispute(dispute))?;
         if found.review.is_some() {
             return Err(Rejection::DisputeAlreadyReviewed(dispute));
         }
-        self.emit(Change::DisputeReviewed {
-            dispute,
-            accepted: accept,
-            note: note.clone(),
-        });
+        self.emit(Change::DisputeReviewed { dispute, accepted: accept, note: note.clone() });
         if accept && self.state.strike_exempt.is_none() {
-            let note = if note.trim().is_empty() {
-                "dispute accepted".to_owned()
-            } else {
-                note
-            };
-            self.emit(Change::StrikeExemptMarked {
-                reason: StrikeExemptReason::AcceptedDispute,
-                note,
-            });
+            let note = if note.trim().is_empty() { "dispute accepted".to_owned() } else { note };
+            self.emit(Change::StrikeExemptMarked { reason: StrikeExemptReason::AcceptedDispute, note });
         }
         Ok(())
     }
 
-    fn mark_strike_exempt(
-        &mut self,
-        reason: StrikeExemptReason,
-        note: String,
-    ) -> Result<(), Rejection> {
+    fn mark_strike_exempt(&mut self, reason: StrikeExemptReason, note: String) -> Result<(), Rejection> {
         self.staff_only()?;
         check_required_text("note", &note)?;
         if self.state.strike_exempt.is_some() {
@@ -490,34 +331,19 @@ impl Decision<'_> {
         Ok(())
     }
 
-    fn extend(
-        &mut self,
-        hop: HopId,
-        respond_by: Timestamp,
-        reason: String,
-    ) -> Result<(), Rejection> {
+    fn extend(&mut self, hop: HopId, respond_by: Timestamp, reason: String) -> Result<(), Rejection> {
         self.staff_only()?;
         check_required_text("reason", &reason)?;
         self.not_closed()?;
         let found = self.hop(hop)?;
         if !found.state.is_awaiting_answer() {
-            return Err(Rejection::HopNotOpen {
-                hop,
-                state: found.state.name(),
-            });
+            return Err(Rejection::HopNotOpen { hop, state: found.state.name() });
         }
         let current = found.request.ok_or(Rejection::NotNotified(hop))?.respond_by;
         if respond_by <= current {
-            return Err(Rejection::ExtensionNotLater {
-                current,
-                requested: respond_by,
-            });
+            return Err(Rejection::ExtensionNotLater { current, requested: respond_by });
         }
-        self.emit(Change::DeadlineExtended {
-            hop,
-            respond_by,
-            reason,
-        });
+        self.emit(Change::DeadlineExtended { hop, respond_by, reason });
         Ok(())
     }
 
@@ -526,23 +352,12 @@ impl Decision<'_> {
         check_required_text("reason", &reason)?;
         let found = self.hop(hop)?.clone();
         let path = self.state.path();
-        let position = path
-            .iter()
-            .position(|h| h.id == hop)
-            .ok_or(Rejection::NotInPath(hop))?;
+        let position = path.iter().position(|h| h.id == hop).ok_or(Rejection::NotInPath(hop))?;
         let upstream: Vec<&Hop> = path[position + 1..].to_vec();
         let superseded = upstream.iter().map(|h| h.id).collect();
-        let cancelled: Vec<HopId> = upstream
-            .iter()
-            .filter(|h| h.state.is_awaiting_answer())
-            .map(|h| h.id)
-            .collect();
+        let cancelled: Vec<HopId> = upstream.iter().filter(|h| h.state.is_awaiting_answer()).map(|h| h.id).collect();
         let policy = self.header()?.policy.deadlines;
-        self.emit(Change::HopRedirected {
-            hop,
-            reason,
-            superseded,
-        });
+        self.emit(Change::HopRedirected { hop, reason, superseded });
         for id in cancelled {
             self.emit(Change::HopCancelled { hop: id });
         }
@@ -560,13 +375,8 @@ impl Decision<'_> {
     }
 
     fn cancel_waiting_hops(&mut self) {
-        let waiting: Vec<HopId> = self
-            .state
-            .hops
-            .iter()
-            .filter(|h| h.state.is_awaiting_answer())
-            .map(|h| h.id)
-            .collect();
+        let waiting: Vec<HopId> =
+            self.state.hops.iter().filter(|h| h.state.is_awaiting_answer()).map(|h| h.id).collect();
         for hop in waiting {
             self.emit(Change::HopCancelled { hop });
         }
@@ -582,17 +392,9 @@ impl Decision<'_> {
         }
         let policy = self.header()?.policy.deadlines;
         self.emit(Change::Reopened { reason });
-        match self
-            .state
-            .review
-            .as_ref()
-            .and_then(|r| r.pending.clone().map(|p| (r.hop, p)))
-        {
+        match self.state.review.as_ref().and_then(|r| r.pending.clone().map(|p| (r.hop, p))) {
             Some((from, pending)) => {
-                let continues_entity = self
-                    .state
-                    .hop(from)
-                    .is_some_and(|h| h.provider.entity == pending.entity);
+                let continues_entity = self.state.hop(from).is_some_and(|h| h.provider.entity == pending.entity);
                 self.open_hop(from, pending, continues_entity, &policy);
             }
             None => {
@@ -637,20 +439,12 @@ impl Decision<'_> {
                 }
             }
             DeadlineKind::RespondBy => {
-                if found.state.is_awaiting_answer()
-                    && request.is_missed(DeadlineKind::RespondBy, self.now)
-                {
+                if found.state.is_awaiting_answer() && request.is_missed(DeadlineKind::RespondBy, self.now) {
                     self.emit(Change::HopExpired { hop });
                     if self.header()?.policy.close_on_no_response {
-                        self.emit(Change::Closed {
-                            reason: "no response by the deadline".to_owned(),
-                        });
+                        self.emit(Change::Closed { reason: "no response by the deadline".to_owned() });
                     } else {
-                        self.emit(Change::ReviewRequested {
-                            reason: ReviewReason::NoResponse,
-                            hop,
-                            pending: None,
-                        });
+                        self.emit(Change::ReviewRequested { reason: ReviewReason::NoResponse, hop, pending: None });
                     }
                 }
             }
@@ -678,18 +472,12 @@ impl Decision<'_> {
 }
 
 fn invalid(field: &'static str, problem: &str) -> Rejection {
-    Rejection::Invalid {
-        field,
-        problem: problem.to_owned(),
-    }
+    Rejection::Invalid { field, problem: problem.to_owned() }
 }
 
 fn check_text(field: &'static str, text: &str) -> Result<(), Rejection> {
     if text.chars().count() > MAX_TEXT {
-        return Err(invalid(
-            field,
-            &format!("longer than {MAX_TEXT} characters"),
-        ));
+        return Err(invalid(field, &format!("longer than {MAX_TEXT} characters")));
     }
     Ok(())
 }

@@ -5,8 +5,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Actor, Answer, CallFacts, Category, CommentId, DisputeId, HopId, ReviewReason,
-    StrikeExemptReason, TracebackId, TracebackPolicy, Visibility,
+    Actor, Answer, CallFacts, Category, CommentId, DisputeId, HopId, ReviewReason, StrikeExemptReason, TracebackId,
+    TracebackPolicy, Visibility,
 };
 use crate::deadline::{DeadlineKind, RequestDeadlines};
 use crate::provider::ProviderProfile;

@@ -135,11 +135,7 @@ impl Traceback {
         let mut labels = Vec::new();
         if !this.superseded && self.in_path(hop) {
             if let Some(Answer::Originated { .. }) = this.answer.as_ref().map(|a| &a.answer) {
-                labels.push(if this.provider.foreign {
-                    Label::InternationalOrigin
-                } else {
-                    Label::UsOrigin
-                });
+                labels.push(if this.provider.foreign { Label::InternationalOrigin } else { Label::UsOrigin });
             }
             let upstream = this.upstream.and_then(|id| self.hop(id));
             if !this.provider.foreign && upstream.is_some_and(|up| up.provider.foreign) {
@@ -163,21 +159,13 @@ impl Traceback {
     pub fn outcome(&self) -> Option<Outcome> {
         self.closure.as_ref()?;
         let frontier = self.frontier()?;
-        Some(
-            match (frontier.state, frontier.answer.as_ref().map(|a| &a.answer)) {
-                (HopState::Expired, _) => Outcome::NonResponsive,
-                (HopState::Answered, Some(Answer::Originated { .. })) => {
-                    Outcome::OriginIdentified {
-                        origin: if frontier.provider.foreign {
-                            Origin::International
-                        } else {
-                            Origin::Us
-                        },
-                    }
-                }
-                (HopState::Answered, Some(Answer::NotFound { .. })) => Outcome::NotFound,
-                _ => Outcome::Withdrawn,
+        Some(match (frontier.state, frontier.answer.as_ref().map(|a| &a.answer)) {
+            (HopState::Expired, _) => Outcome::NonResponsive,
+            (HopState::Answered, Some(Answer::Originated { .. })) => Outcome::OriginIdentified {
+                origin: if frontier.provider.foreign { Origin::International } else { Origin::Us },
             },
-        )
+            (HopState::Answered, Some(Answer::NotFound { .. })) => Outcome::NotFound,
+            _ => Outcome::Withdrawn,
+        })
     }
 }

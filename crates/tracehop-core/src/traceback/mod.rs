@@ -27,8 +27,7 @@ use crate::number::PhoneNumber;
 use crate::provider::ProviderId;
 
 pub use answer::{
-    Answer, Attestation, Customer, Evidence, Mitigation, MitigationAction, NotFoundReason, Reply,
-    SuppliedContact,
+    Answer, Attestation, Customer, Evidence, Mitigation, MitigationAction, NotFoundReason, Reply, SuppliedContact,
 };
 pub use command::Command;
 pub use decide::decide;
@@ -160,11 +159,7 @@ pub struct TracebackPolicy {
 
 impl Default for TracebackPolicy {
     fn default() -> Self {
-        Self {
-            deadlines: DeadlinePolicy::default(),
-            hop_limit: 30,
-            close_on_no_response: true,
-        }
+        Self { deadlines: DeadlinePolicy::default(), hop_limit: 30, close_on_no_response: true }
     }
 }
 

@@ -46,22 +46,14 @@ pub enum Rejection {
     DisputeAlreadyReviewed(DisputeId),
     #[error("the traceback is already strike exempt")]
     AlreadyStrikeExempt,
-    #[error(
-        "the traceback is open; only a closed traceback or one awaiting review can be reopened"
-    )]
+    #[error("the traceback is open; only a closed traceback or one awaiting review can be reopened")]
     NotReopenable,
     #[error("an extension must move the respond-by later than {current}, not to {requested}")]
-    ExtensionNotLater {
-        current: Timestamp,
-        requested: Timestamp,
-    },
+    ExtensionNotLater { current: Timestamp, requested: Timestamp },
     #[error("the traceback has no recording to share")]
     NoRecording,
     #[error("provider {0} is not the provider of that hop")]
     WrongProvider(ProviderId),
     #[error("{field}: {problem}")]
-    Invalid {
-        field: &'static str,
-        problem: String,
-    },
+    Invalid { field: &'static str, problem: String },
 }

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::event::RequestCause;
 use super::{
-    Actor, Answer, CallFacts, Category, Change, CommentId, DisputeId, Event, HopId, ReviewReason,
-    StrikeExemptReason, TracebackId, TracebackPolicy, Visibility,
+    Actor, Answer, CallFacts, Category, Change, CommentId, DisputeId, Event, HopId, ReviewReason, StrikeExemptReason,
+    TracebackId, TracebackPolicy, Visibility,
 };
 use crate::deadline::{DeadlineKind, RequestDeadlines};
 use crate::provider::{ProviderId, ProviderProfile};
@@ -206,10 +206,7 @@ impl Traceback {
 
     /// The most recent hop of a provider.
     pub fn latest_hop_of(&self, provider: &ProviderId) -> Option<&Hop> {
-        self.hops
-            .iter()
-            .rev()
-            .find(|hop| &hop.provider.id == provider)
+        self.hops.iter().rev().find(|hop| &hop.provider.id == provider)
     }
 
     pub fn next_hop_id(&self) -> HopId {
@@ -227,15 +224,7 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
     state.version += 1;
     let at = event.at;
     match &event.change {
-        Change::Started {
-            id,
-            category,
-            call,
-            policy,
-            candidate,
-            incident,
-            campaign,
-        } => {
+        Change::Started { id, category, call, policy, candidate, incident, campaign } => {
             state.header = Some(Header {
                 id: *id,
                 category: *category,
@@ -248,12 +237,7 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
                 campaign: campaign.clone(),
             });
         }
-        Change::HopOpened {
-            hop,
-            provider,
-            named_by,
-            counts_as_hop,
-        } => {
+        Change::HopOpened { hop, provider, named_by, counts_as_hop } => {
             state.hops.push(Hop {
                 id: *hop,
                 provider: provider.clone(),
@@ -276,19 +260,11 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
             if let Some(downstream) = named_by.and_then(|id| state.hop_mut(id)) {
                 downstream.upstream = Some(*hop);
             }
-            if state
-                .review
-                .as_ref()
-                .is_some_and(|review| review.pending.is_some())
-            {
+            if state.review.as_ref().is_some_and(|review| review.pending.is_some()) {
                 state.review = None;
             }
         }
-        Change::HopNotified {
-            hop,
-            deadlines,
-            cause,
-        } => {
+        Change::HopNotified { hop, deadlines, cause } => {
             if let Some(hop) = state.hop_mut(*hop) {
                 if *cause != RequestCause::First {
                     if let Some(previous) = hop.answer.take() {
@@ -313,31 +289,13 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
         Change::HopAnswered { hop, answer } => {
             if let Some(hop) = state.hop_mut(*hop) {
                 hop.state = HopState::Answered;
-                hop.answer = Some(RecordedAnswer {
-                    at,
-                    by: event.actor.clone(),
-                    answer: answer.clone(),
-                });
+                hop.answer = Some(RecordedAnswer { at, by: event.actor.clone(), answer: answer.clone() });
             }
         }
-        Change::ReviewRequested {
-            reason,
-            hop,
-            pending,
-        } => {
-            state.review = Some(Review {
-                reason: *reason,
-                hop: *hop,
-                pending: pending.clone(),
-                since: at,
-            });
+        Change::ReviewRequested { reason, hop, pending } => {
+            state.review = Some(Review { reason: *reason, hop: *hop, pending: pending.clone(), since: at });
         }
-        Change::CommentAdded {
-            comment,
-            hop,
-            visibility,
-            text,
-        } => {
+        Change::CommentAdded { comment, hop, visibility, text } => {
             state.comments.push(Comment {
                 id: *comment,
                 hop: *hop,
@@ -347,11 +305,7 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
                 at,
             });
         }
-        Change::DisputeFiled {
-            dispute,
-            hop,
-            grounds,
-        } => {
+        Change::DisputeFiled { dispute, hop, grounds } => {
             let provider = state.hop(*hop).map(|h| h.provider.id.clone());
             if let Some(provider) = provider {
                 state.disputes.push(Dispute {
@@ -365,33 +319,17 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
                 });
             }
         }
-        Change::DisputeReviewed {
-            dispute,
-            accepted,
-            note,
-        } => {
+        Change::DisputeReviewed { dispute, accepted, note } => {
             if let Some(dispute) = state.disputes.iter_mut().find(|d| d.id == *dispute) {
-                dispute.review = Some(DisputeReview {
-                    accepted: *accepted,
-                    note: note.clone(),
-                    at,
-                    by: event.actor.clone(),
-                });
+                dispute.review =
+                    Some(DisputeReview { accepted: *accepted, note: note.clone(), at, by: event.actor.clone() });
             }
         }
         Change::StrikeExemptMarked { reason, note } => {
-            state.strike_exempt = Some(StrikeExempt {
-                reason: *reason,
-                note: note.clone(),
-                at,
-                by: event.actor.clone(),
-            });
+            state.strike_exempt =
+                Some(StrikeExempt { reason: *reason, note: note.clone(), at, by: event.actor.clone() });
         }
-        Change::DeadlineExtended {
-            hop,
-            respond_by,
-            reason,
-        } => {
+        Change::DeadlineExtended { hop, respond_by, reason } => {
             if let Some(hop) = state.hop_mut(*hop)
                 && let Some(request) = hop.request.as_mut()
             {
@@ -437,11 +375,7 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
         }
         Change::RecordingShared { shared } => state.recording_shared = *shared,
         Change::Closed { reason } => {
-            state.closure = Some(Closure {
-                at,
-                by: event.actor.clone(),
-                reason: reason.clone(),
-            });
+            state.closure = Some(Closure { at, by: event.actor.clone(), reason: reason.clone() });
         }
         Change::Reopened { .. } => {
             state.closure = None;

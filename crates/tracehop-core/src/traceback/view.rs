@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{Hop, HopState, Traceback};
 use super::{
-    Actor, Answer, CallFacts, CommentId, DisputeId, HopId, ProviderRef, RecordingRef, TracebackId,
-    Visibility,
+    Actor, Answer, CallFacts, CommentId, DisputeId, HopId, ProviderRef, RecordingRef, TracebackId, Visibility,
 };
 use crate::deadline::RequestDeadlines;
 use crate::number::PhoneNumber;
@@ -119,11 +118,7 @@ pub struct DisputeView {
 /// The view of `provider`, or `None` when it has no hop in the traceback.
 pub fn provider_view(state: &Traceback, provider: &ProviderId) -> Option<ProviderView> {
     let header = state.header.as_ref()?;
-    let own: Vec<&Hop> = state
-        .hops
-        .iter()
-        .filter(|hop| &hop.provider.id == provider)
-        .collect();
+    let own: Vec<&Hop> = state.hops.iter().filter(|hop| &hop.provider.id == provider).collect();
     if own.is_empty() {
         return None;
     }
@@ -143,34 +138,23 @@ fn call_view(call: &CallFacts, recording_shared: bool) -> CallView {
         sip_call_id: call.sip_call_id.clone(),
         campaign_label: call.campaign_label.clone(),
         basis_summary: call.basis_summary.clone(),
-        recording: if recording_shared {
-            call.recording.clone()
-        } else {
-            None
-        },
+        recording: if recording_shared { call.recording.clone() } else { None },
     }
 }
 
 fn reference(hop: &Hop) -> ProviderRef {
-    ProviderRef {
-        id: hop.provider.id.clone(),
-        name: hop.provider.name.clone(),
-    }
+    ProviderRef { id: hop.provider.id.clone(), name: hop.provider.name.clone() }
 }
 
 fn hop_view(state: &Traceback, hop: &Hop) -> HopView {
     let upstream_hop = hop.upstream.and_then(|id| state.hop(id));
     let upstream = match (&hop.answer, upstream_hop) {
-        (_, Some(up)) => Some(UpstreamView {
-            provider: reference(up),
-            role: upstream_role(state, up),
-        }),
+        (_, Some(up)) => Some(UpstreamView { provider: reference(up), role: upstream_role(state, up) }),
         // Named, but held for staff review: the provider knows whom it named, nothing more.
         (Some(recorded), None) => match &recorded.answer {
-            Answer::Upstream { upstream, .. } => Some(UpstreamView {
-                provider: upstream.clone(),
-                role: UpstreamRole::Pending,
-            }),
+            Answer::Upstream { upstream, .. } => {
+                Some(UpstreamView { provider: upstream.clone(), role: UpstreamRole::Pending })
+            }
             _ => None,
         },
         (None, None) => None,
@@ -188,11 +172,9 @@ fn hop_view(state: &Traceback, hop: &Hop) -> HopView {
                 id: comment.id,
                 hop: on,
                 author: match &comment.author {
-                    Actor::Provider { provider, .. } => state
-                        .hops
-                        .iter()
-                        .find(|h| &h.provider.id == provider)
-                        .map(reference),
+                    Actor::Provider { provider, .. } => {
+                        state.hops.iter().find(|h| &h.provider.id == provider).map(reference)
+                    }
                     Actor::Staff { .. } | Actor::System => None,
                 },
                 text: comment.text.clone(),

@@ -13,14 +13,12 @@ use tracehop_core::provider::ProviderProfile;
 use tracehop_core::traceback::command::Action;
 use tracehop_core::traceback::event::RequestCause;
 use tracehop_core::traceback::{
-    Actor, Answer, Attestation, Change, Customer, DisputeId, Event, Evidence, HopId, HopState,
-    Label, Mitigation, MitigationAction, NotFoundReason, Rejection, Reply, StrikeExemptReason,
-    SuppliedContact, Traceback, TracebackPolicy, Visibility, provider_view,
+    Actor, Answer, Attestation, Change, Customer, DisputeId, Event, Evidence, HopId, HopState, Label, Mitigation,
+    MitigationAction, NotFoundReason, Rejection, Reply, StrikeExemptReason, SuppliedContact, Traceback,
+    TracebackPolicy, Visibility, provider_view,
 };
 
-use crate::support::{
-    ProfileExt, Run, abroad, answer, minutes, staff, start_action, system, us, with_entities,
-};
+use crate::support::{ProfileExt, Run, abroad, answer, minutes, staff, start_action, system, us, with_entities};
 
 // ---- the world --------------------------------------------------------------------------------
 
@@ -41,15 +39,10 @@ fn world() -> Vec<Member> {
             us("prv-cardinal", "Cardinal Transit"),
             abroad("prv-dingo", "Dingo Gateway Pty", "AU"),
             abroad("prv-egret", "Egret Global Ltd", "GB"),
-            us("prv-falcon", "Falcon Origination")
-                .not_contactable()
-                .deemed_receipt(),
+            us("prv-falcon", "Falcon Origination").not_contactable().deemed_receipt(),
         ],
         // Bluejay and Cardinal are one entity; Egret is Bluejay's foreign affiliate, so its own.
-        &[
-            ("prv-bluejay", "prv-cardinal"),
-            ("prv-bluejay", "prv-egret"),
-        ],
+        &[("prv-bluejay", "prv-cardinal"), ("prv-bluejay", "prv-egret")],
     );
     let secrets = [
         ("Marigold Leads LLC", "TRUNK-ONYX", "198.51.100.11"),
@@ -62,12 +55,7 @@ fn world() -> Vec<Member> {
     profiles
         .into_iter()
         .zip(secrets)
-        .map(|(profile, (customer, trunk, ip))| Member {
-            profile,
-            customer,
-            trunk,
-            ip,
-        })
+        .map(|(profile, (customer, trunk, ip))| Member { profile, customer, trunk, ip })
         .collect()
 }
 
@@ -163,13 +151,11 @@ fn deadline_kind() -> impl Strategy<Value = DeadlineKind> {
 }
 
 fn start() -> impl Strategy<Value = Act> {
-    (0..PROVIDERS, 1u32..6, any::<bool>()).prop_map(
-        |(terminating, hop_limit, close_on_no_response)| Act::Start {
-            terminating,
-            hop_limit,
-            close_on_no_response,
-        },
-    )
+    (0..PROVIDERS, 1u32..6, any::<bool>()).prop_map(|(terminating, hop_limit, close_on_no_response)| Act::Start {
+        terminating,
+        hop_limit,
+        close_on_no_response,
+    })
 }
 
 fn act() -> impl Strategy<Value = Act> {
@@ -200,19 +186,12 @@ fn step() -> impl Strategy<Value = Step> {
         2 => 1i64..120,
         1 => 120i64..2_000,
     ];
-    (advance, who(), act()).prop_map(|(advance_minutes, who, act)| Step {
-        advance_minutes,
-        who,
-        act,
-    })
+    (advance, who(), act()).prop_map(|(advance_minutes, who, act)| Step { advance_minutes, who, act })
 }
 
 /// Usually a staff start first, then 1..40 random commands.
 fn scenario() -> impl Strategy<Value = (Option<Act>, Vec<Step>)> {
-    (
-        proptest::option::weighted(0.9, start()),
-        proptest::collection::vec(step(), 1..40),
-    )
+    (proptest::option::weighted(0.9, start()), proptest::collection::vec(step(), 1..40))
 }
 
 // ---- turning picks into commands --------------------------------------------------------------
@@ -236,15 +215,13 @@ impl Sim {
     }
 
     fn actor(&self, who: &Who, act: &Act, hop: Option<HopId>) -> Actor {
-        let provider = |member: &Member| Actor::Provider {
-            provider: member.profile.id.clone(),
-            user: "api-token".into(),
-        };
+        let provider =
+            |member: &Member| Actor::Provider { provider: member.profile.id.clone(), user: "api-token".into() };
         match who {
             Who::Natural => match act {
-                Act::Acknowledge(_) | Act::Answer(..) | Act::Comment(..) | Act::Dispute(_) => hop
-                    .and_then(|hop| self.member_of(hop))
-                    .map_or_else(staff, provider),
+                Act::Acknowledge(_) | Act::Answer(..) | Act::Comment(..) | Act::Dispute(_) => {
+                    hop.and_then(|hop| self.member_of(hop)).map_or_else(staff, provider)
+                }
                 Act::Deadline(..) | Act::Reminder(..) => system(),
                 _ => staff(),
             },
@@ -264,11 +241,9 @@ impl Sim {
             ..Evidence::default()
         };
         match pick {
-            ReplyPick::Upstream(i) => Reply::Upstream {
-                upstream: self.world[*i].profile.clone(),
-                evidence,
-                supplied: None,
-            },
+            ReplyPick::Upstream(i) => {
+                Reply::Upstream { upstream: self.world[*i].profile.clone(), evidence, supplied: None }
+            }
             ReplyPick::UpstreamNew(i) => {
                 let named = &self.world[*i].profile;
                 Reply::Upstream {
@@ -285,23 +260,13 @@ impl Sim {
                 }
             }
             ReplyPick::Originated => Reply::Originated {
-                customer: Customer {
-                    name: own.customer.into(),
-                    ..Customer::default()
-                },
-                mitigation: Some(Mitigation {
-                    action: MitigationAction::Warned,
-                    note: None,
-                }),
+                customer: Customer { name: own.customer.into(), ..Customer::default() },
+                mitigation: Some(Mitigation { action: MitigationAction::Warned, note: None }),
                 attestation: Some(Attestation::A),
                 right_to_use: None,
             },
             ReplyPick::NotFound(wrong) => Reply::NotFound {
-                reason: if *wrong {
-                    NotFoundReason::NotOurCall
-                } else {
-                    NotFoundReason::NotInRecords
-                },
+                reason: if *wrong { NotFoundReason::NotOurCall } else { NotFoundReason::NotInRecords },
                 explanation: None,
             },
         }
@@ -310,11 +275,7 @@ impl Sim {
     fn command(&mut self, step: &Step) -> (Actor, Action) {
         let hop_of = |pick: &HopPick| self.hop(pick);
         let (hop, action) = match &step.act {
-            Act::Start {
-                terminating,
-                hop_limit,
-                close_on_no_response,
-            } => (
+            Act::Start { terminating, hop_limit, close_on_no_response } => (
                 None,
                 start_action(
                     &self.world[*terminating].profile,
@@ -339,11 +300,7 @@ impl Sim {
             }
             Act::Comment(pick, shared) => {
                 let hop = pick.as_ref().map(hop_of);
-                let visibility = if *shared {
-                    Visibility::HopParties
-                } else {
-                    Visibility::StaffOnly
-                };
+                let visibility = if *shared { Visibility::HopParties } else { Visibility::StaffOnly };
                 let actor = self.actor(&step.who, &step.act, hop);
                 let n = self.run.tb.comments.len();
                 let text = match (&actor, shared) {
@@ -359,110 +316,43 @@ impl Sim {
                     (_, false) => format!("{STAFF_ONLY_MEMO} {n}"),
                     (_, true) => format!("staff notice {n}"),
                 };
-                return (
-                    actor,
-                    Action::Comment {
-                        hop,
-                        text,
-                        visibility,
-                    },
-                );
+                return (actor, Action::Comment { hop, text, visibility });
             }
             Act::Dispute(pick) => {
                 let hop = hop_of(pick);
-                (
-                    Some(hop),
-                    Action::Dispute {
-                        hop,
-                        grounds: "the basis is mistaken".into(),
-                    },
-                )
+                (Some(hop), Action::Dispute { hop, grounds: "the basis is mistaken".into() })
             }
-            Act::ReviewDispute(dispute, accept) => (
-                None,
-                Action::ReviewDispute {
-                    dispute: DisputeId(*dispute),
-                    accept: *accept,
-                    note: "reviewed".into(),
-                },
-            ),
-            Act::MarkStrikeExempt => (
-                None,
-                Action::MarkStrikeExempt {
-                    reason: StrikeExemptReason::Testing,
-                    note: "test traffic".into(),
-                },
-            ),
+            Act::ReviewDispute(dispute, accept) => {
+                (None, Action::ReviewDispute { dispute: DisputeId(*dispute), accept: *accept, note: "reviewed".into() })
+            }
+            Act::MarkStrikeExempt => {
+                (None, Action::MarkStrikeExempt { reason: StrikeExemptReason::Testing, note: "test traffic".into() })
+            }
             Act::Extend(pick, hours) => {
                 let hop = hop_of(pick);
-                let base = self
-                    .run
-                    .tb
-                    .hop(hop)
-                    .and_then(|h| h.request)
-                    .map_or(self.run.now, |r| r.respond_by);
+                let base = self.run.tb.hop(hop).and_then(|h| h.request).map_or(self.run.now, |r| r.respond_by);
                 let respond_by = base + tracehop_core::SignedDuration::from_hours(*hours);
-                (
-                    Some(hop),
-                    Action::Extend {
-                        hop,
-                        respond_by,
-                        reason: "asked for more time".into(),
-                    },
-                )
+                (Some(hop), Action::Extend { hop, respond_by, reason: "asked for more time".into() })
             }
             Act::Redirect(pick) => {
                 let hop = hop_of(pick);
-                (
-                    Some(hop),
-                    Action::Redirect {
-                        hop,
-                        reason: "upstream denies".into(),
-                    },
-                )
+                (Some(hop), Action::Redirect { hop, reason: "upstream denies".into() })
             }
-            Act::Close => (
-                None,
-                Action::Close {
-                    reason: "withdrawn".into(),
-                },
-            ),
-            Act::Reopen => (
-                None,
-                Action::Reopen {
-                    reason: "more to do".into(),
-                },
-            ),
+            Act::Close => (None, Action::Close { reason: "withdrawn".into() }),
+            Act::Reopen => (None, Action::Reopen { reason: "more to do".into() }),
             Act::Deadline(pick, deadline, jump) => {
                 let hop = hop_of(pick);
                 if *jump {
-                    let due = self
-                        .run
-                        .tb
-                        .hop(hop)
-                        .and_then(|h| h.request)
-                        .map(|r| r.missed_at(*deadline));
+                    let due = self.run.tb.hop(hop).and_then(|h| h.request).map(|r| r.missed_at(*deadline));
                     if let Some(due) = due.filter(|due| *due > self.run.now) {
                         self.run.set_now(due);
                     }
                 }
-                (
-                    Some(hop),
-                    Action::DeadlineElapsed {
-                        hop,
-                        deadline: *deadline,
-                    },
-                )
+                (Some(hop), Action::DeadlineElapsed { hop, deadline: *deadline })
             }
             Act::Reminder(pick, deadline) => {
                 let hop = hop_of(pick);
-                (
-                    Some(hop),
-                    Action::RecordReminder {
-                        hop,
-                        deadline: *deadline,
-                    },
-                )
+                (Some(hop), Action::RecordReminder { hop, deadline: *deadline })
             }
             Act::Share(shared) => (None, Action::ShareRecording { shared: *shared }),
         };
@@ -482,11 +372,9 @@ fn requests_are_not_repeated(tb: &Traceback, events: &[Event]) -> Result<(), Tes
             total[hop.index()] += 1;
             match cause {
                 RequestCause::First => first[hop.index()] += 1,
-                RequestCause::Redirect | RequestCause::Reopen => prop_assert!(
-                    event.actor.is_staff(),
-                    "{cause:?} of hop {hop} by {:?}",
-                    event.actor
-                ),
+                RequestCause::Redirect | RequestCause::Reopen => {
+                    prop_assert!(event.actor.is_staff(), "{cause:?} of hop {hop} by {:?}", event.actor);
+                }
             }
         }
     }
@@ -508,20 +396,11 @@ struct Shadow {
 
 impl Shadow {
     fn from(events: &[Event]) -> Self {
-        let mut shadow = Self {
-            foreign: Vec::new(),
-            named_by: Vec::new(),
-            upstream: Vec::new(),
-            superseded: Vec::new(),
-        };
+        let mut shadow =
+            Self { foreign: Vec::new(), named_by: Vec::new(), upstream: Vec::new(), superseded: Vec::new() };
         for event in events {
             match &event.change {
-                Change::HopOpened {
-                    hop,
-                    provider,
-                    named_by,
-                    ..
-                } => {
+                Change::HopOpened { hop, provider, named_by, .. } => {
                     assert_eq!(hop.index(), shadow.foreign.len(), "hops numbered in order");
                     shadow.foreign.push(provider.foreign);
                     shadow.named_by.push(named_by.map(HopId::index));
@@ -569,19 +448,12 @@ fn labels_follow_the_recorded_flags(tb: &Traceback, events: &[Event]) -> Result<
     for hop in &tb.hops {
         let i = hop.id.index();
         let in_path = path.contains(&i);
-        prop_assert!(
-            !(in_path && shadow.superseded[i]),
-            "hop {i} superseded in path"
-        );
+        prop_assert!(!(in_path && shadow.superseded[i]), "hop {i} superseded in path");
         let answer = hop.answer.as_ref().map(|a| &a.answer);
         let mut expected = BTreeSet::new();
         if in_path {
             if matches!(answer, Some(Answer::Originated { .. })) {
-                expected.insert(if shadow.foreign[i] {
-                    Label::InternationalOrigin
-                } else {
-                    Label::UsOrigin
-                });
+                expected.insert(if shadow.foreign[i] { Label::InternationalOrigin } else { Label::UsOrigin });
             }
             if !shadow.foreign[i] && shadow.upstream[i].is_some_and(|u| shadow.foreign[u]) {
                 expected.insert(Label::UsPointOfEntry);
@@ -609,10 +481,7 @@ fn closed_takes_no_answer(sim: &Sim) -> Result<(), TestCaseError> {
         return Ok(());
     }
     for hop in &tb.hops {
-        let owner = Actor::Provider {
-            provider: hop.provider.id.clone(),
-            user: "api-token".into(),
-        };
+        let owner = Actor::Provider { provider: hop.provider.id.clone(), user: "api-token".into() };
         for actor in [owner, staff()] {
             for pick in [ReplyPick::Originated, ReplyPick::Upstream(1)] {
                 let reply = sim.reply(hop.id, &pick);
@@ -636,10 +505,7 @@ fn outsiders_are_told_not_found(sim: &Sim) -> Result<(), TestCaseError> {
         if tb.hops.iter().any(|h| &h.provider.id == id) {
             continue;
         }
-        let actor = Actor::Provider {
-            provider: id.clone(),
-            user: "api-token".into(),
-        };
+        let actor = Actor::Provider { provider: id.clone(), user: "api-token".into() };
         let reply = sim.reply(hop, &ReplyPick::Originated);
         let result = sim.run.decide(actor, answer(hop, reply));
         prop_assert_eq!(result, Err(Rejection::NoHopInTraceback), "{} answers", id);
@@ -653,13 +519,11 @@ fn state_is_the_fold(run: &Run, new: &[Event]) -> Result<(), TestCaseError> {
     prop_assert_eq!(run.tb.version, run.events.len() as u64);
     for event in new {
         let json = serde_json::to_string(event).expect("an event serializes");
-        let back: Event =
-            serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
+        let back: Event = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
         prop_assert_eq!(&back, event, "{}", json);
     }
     let json = serde_json::to_string(&run.tb).expect("the state serializes");
-    let back: Traceback =
-        serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
+    let back: Traceback = serde_json::from_str(&json).map_err(|e| TestCaseError::fail(format!("{e}: {json}")))?;
     prop_assert_eq!(&back, &run.tb);
     Ok(())
 }
@@ -703,13 +567,7 @@ fn views_stay_confidential(sim: &Sim) -> Result<(), TestCaseError> {
             if !neighbours.contains(&other.profile.id) {
                 let quoted = format!("\"{}\"", other.profile.id);
                 prop_assert!(!json.contains(&quoted), "{} sees {}: {}", id, quoted, json);
-                prop_assert!(
-                    !json.contains(&other.profile.name),
-                    "{} sees {}: {}",
-                    id,
-                    other.profile.name,
-                    json
-                );
+                prop_assert!(!json.contains(&other.profile.name), "{} sees {}: {}", id, other.profile.name, json);
             }
         }
     }
@@ -721,12 +579,7 @@ fn views_stay_confidential(sim: &Sim) -> Result<(), TestCaseError> {
 fn only_the_frontier_waits(tb: &Traceback) -> Result<(), TestCaseError> {
     let frontier = tb.frontier().map(|h| h.id);
     for hop in tb.hops.iter().filter(|h| h.state.is_awaiting_answer()) {
-        prop_assert_eq!(
-            Some(hop.id),
-            frontier,
-            "hop {} waits off the frontier",
-            hop.id
-        );
+        prop_assert_eq!(Some(hop.id), frontier, "hop {} waits off the frontier", hop.id);
     }
     prop_assert_eq!(tb.outcome().is_some(), tb.is_closed());
     Ok(())
@@ -744,15 +597,8 @@ fn check(sim: &Sim, new: &[Event]) -> Result<(), TestCaseError> {
 }
 
 fn simulate(first: Option<Act>, steps: &[Step]) -> Result<(), TestCaseError> {
-    let mut sim = Sim {
-        world: world(),
-        run: Run::unstarted(),
-    };
-    let opening = first.map(|act| Step {
-        advance_minutes: 0,
-        who: Who::Staff,
-        act,
-    });
+    let mut sim = Sim { world: world(), run: Run::unstarted() };
+    let opening = first.map(|act| Step { advance_minutes: 0, who: Who::Staff, act });
     for step in opening.iter().chain(steps) {
         sim.run.advance(minutes(step.advance_minutes));
         let (actor, action) = sim.command(step);

@@ -5,64 +5,41 @@ use tracehop_core::deadline::DeadlineKind;
 use tracehop_core::traceback::command::Action;
 use tracehop_core::traceback::event::RequestCause;
 use tracehop_core::traceback::{
-    Answer, Change, DisputeId, HopId, HopState, Label, NotFoundReason, Origin, Outcome, Rejection,
-    ReviewReason, Status, StrikeExemptReason, TracebackPolicy, Visibility,
+    Answer, Change, DisputeId, HopId, HopState, Label, NotFoundReason, Origin, Outcome, Rejection, ReviewReason,
+    Status, StrikeExemptReason, TracebackPolicy, Visibility,
 };
 
 use crate::support::{
-    Cast, ProfileExt, Run, abroad, answer, by, elapsed, hours, kinds, minutes, not_found,
-    originated, reason, requests, staff, start_action, system, t0, ts, upstream, upstream_new, us,
-    with_entities,
+    Cast, ProfileExt, Run, abroad, answer, by, elapsed, hours, kinds, minutes, not_found, originated, reason, requests,
+    staff, start_action, system, t0, ts, upstream, upstream_new, us, with_entities,
 };
 
 fn policy(hop_limit: u32, close_on_no_response: bool) -> TracebackPolicy {
-    TracebackPolicy {
-        hop_limit,
-        close_on_no_response,
-        ..TracebackPolicy::default()
-    }
+    TracebackPolicy { hop_limit, close_on_no_response, ..TracebackPolicy::default() }
 }
 
 fn close(text: &str) -> Action {
-    Action::Close {
-        reason: reason(text),
-    }
+    Action::Close { reason: reason(text) }
 }
 
 fn reopen(text: &str) -> Action {
-    Action::Reopen {
-        reason: reason(text),
-    }
+    Action::Reopen { reason: reason(text) }
 }
 
 fn redirect(hop: HopId, text: &str) -> Action {
-    Action::Redirect {
-        hop,
-        reason: reason(text),
-    }
+    Action::Redirect { hop, reason: reason(text) }
 }
 
 fn dispute(hop: HopId, grounds: &str) -> Action {
-    Action::Dispute {
-        hop,
-        grounds: grounds.into(),
-    }
+    Action::Dispute { hop, grounds: grounds.into() }
 }
 
 fn review(dispute: u32, accept: bool, note: &str) -> Action {
-    Action::ReviewDispute {
-        dispute: DisputeId(dispute),
-        accept,
-        note: note.into(),
-    }
+    Action::ReviewDispute { dispute: DisputeId(dispute), accept, note: note.into() }
 }
 
 fn comment(hop: Option<HopId>, text: &str, visibility: Visibility) -> Action {
-    Action::Comment {
-        hop,
-        text: text.into(),
-        visibility,
-    }
+    Action::Comment { hop, text: text.into(), visibility }
 }
 
 fn invalid_field(rejection: &Rejection) -> &'static str {
@@ -89,10 +66,7 @@ fn only_staff_start_a_traceback() {
 fn start_notifies_hop_zero_with_both_deadlines() {
     let c = Cast::new();
     let run = Run::start(&c.term);
-    assert_eq!(
-        kinds(&run.events),
-        ["started", "hop_opened", "hop_notified"]
-    );
+    assert_eq!(kinds(&run.events), ["started", "hop_opened", "hop_notified"]);
     assert_eq!(requests(&run.events), [(HopId(0), RequestCause::First)]);
     let hop = run.hop(HopId(0));
     assert_eq!(hop.provider.id, c.term.id);
@@ -118,31 +92,16 @@ fn start_by_counts_in_the_providers_own_business_hours() {
     // (terminating, started at, start_by, respond_by)
     let cases = [
         // Monday 15:00 New York: two hours today, two tomorrow from 08:00.
-        (
-            us("term", "Terminus Wireless"),
-            "2026-03-02T20:00:00Z",
-            "2026-03-03T15:00:00Z",
-            "2026-03-03T20:00:00Z",
-        ),
+        (us("term", "Terminus Wireless"), "2026-03-02T20:00:00Z", "2026-03-03T15:00:00Z", "2026-03-03T20:00:00Z"),
         // Monday 07:00 Los Angeles, hours 09:00-18:00: 09:00 + 4 h = 13:00 PST.
         (
-            us("term", "Terminus Wireless").hours(
-                "America/Los_Angeles",
-                "Mon-Fri",
-                "09:00",
-                "18:00",
-            ),
+            us("term", "Terminus Wireless").hours("America/Los_Angeles", "Mon-Fri", "09:00", "18:00"),
             "2026-03-02T15:00:00Z",
             "2026-03-02T21:00:00Z",
             "2026-03-03T15:00:00Z",
         ),
         // Friday 16:00 New York: one hour Friday, three on Monday.
-        (
-            us("term", "Terminus Wireless"),
-            "2026-03-06T21:00:00Z",
-            "2026-03-09T15:00:00Z",
-            "2026-03-07T21:00:00Z",
-        ),
+        (us("term", "Terminus Wireless"), "2026-03-06T21:00:00Z", "2026-03-09T15:00:00Z", "2026-03-07T21:00:00Z"),
     ];
     for (terminating, at, start_by, respond_by) in cases {
         let run = Run::start_at(&terminating, TracebackPolicy::default(), ts(at));
@@ -202,10 +161,7 @@ fn an_upstream_answer_opens_and_notifies_the_next_hop() {
     let mut run = Run::start(&c.term);
     run.advance(hours(3));
     let events = run.names(&c.term, &c.alpha);
-    assert_eq!(
-        kinds(&events),
-        ["hop_answered", "hop_opened", "hop_notified"]
-    );
+    assert_eq!(kinds(&events), ["hop_answered", "hop_opened", "hop_notified"]);
     assert_eq!(requests(&events), [(HopId(1), RequestCause::First)]);
     let term = run.hop(HopId(0));
     assert_eq!(term.state, HopState::Answered);
@@ -213,10 +169,7 @@ fn an_upstream_answer_opens_and_notifies_the_next_hop() {
     let recorded = term.answer.as_ref().expect("answered");
     assert_eq!(recorded.answer.kind(), "upstream");
     assert_eq!(recorded.at, t0() + hours(3));
-    let Answer::Upstream {
-        upstream, evidence, ..
-    } = &recorded.answer
-    else {
+    let Answer::Upstream { upstream, evidence, .. } = &recorded.answer else {
         panic!("an upstream answer");
     };
     assert_eq!(upstream.id, c.alpha.id);
@@ -241,17 +194,10 @@ fn an_upstream_new_answer_keeps_the_supplied_contact() {
     let mut run = Run::start(&c.term);
     let unverified = us("unverified-77", "Nightjar Telecom");
     let events = run.answers(&c.term, upstream_new(&unverified, "noc@nightjar.example"));
-    assert_eq!(
-        kinds(&events),
-        ["hop_answered", "hop_opened", "hop_notified"]
-    );
+    assert_eq!(kinds(&events), ["hop_answered", "hop_opened", "hop_notified"]);
     let recorded = run.hop(HopId(0)).answer.as_ref().expect("answered");
     assert_eq!(recorded.answer.kind(), "upstream_new");
-    let Answer::Upstream {
-        supplied: Some(contact),
-        ..
-    } = &recorded.answer
-    else {
+    let Answer::Upstream { supplied: Some(contact), .. } = &recorded.answer else {
         panic!("supplied contact kept");
     };
     assert_eq!(contact.provider_name, "Nightjar Telecom");
@@ -267,13 +213,8 @@ fn an_originated_answer_identifies_the_origin_and_closes() {
     let events = run.answers(&c.alpha, originated("Warranty Direct LLC"));
     assert_eq!(kinds(&events), ["hop_answered", "closed"]);
     assert_eq!(run.tb.status(), Status::Closed);
-    assert_eq!(
-        run.tb.outcome(),
-        Some(Outcome::OriginIdentified { origin: Origin::Us })
-    );
-    let Some(Answer::Originated { customer, .. }) =
-        run.hop(HopId(1)).answer.as_ref().map(|a| &a.answer)
-    else {
+    assert_eq!(run.tb.outcome(), Some(Outcome::OriginIdentified { origin: Origin::Us }));
+    let Some(Answer::Originated { customer, .. }) = run.hop(HopId(1)).answer.as_ref().map(|a| &a.answer) else {
         panic!("originated answer recorded");
     };
     assert_eq!(customer.name, "Warranty Direct LLC");
@@ -296,9 +237,7 @@ fn not_found_ends_the_trace_for_both_reasons() {
         let events = run.answers(&c.alpha, not_found(reason));
         assert_eq!(kinds(&events), ["hop_answered", "closed"], "{reason:?}");
         assert!(requests(&events).is_empty());
-        let Some(Answer::NotFound {
-            reason: recorded, ..
-        }) = run.hop(HopId(1)).answer.as_ref().map(|a| &a.answer)
+        let Some(Answer::NotFound { reason: recorded, .. }) = run.hop(HopId(1)).answer.as_ref().map(|a| &a.answer)
         else {
             panic!("not-found answer recorded");
         };
@@ -314,15 +253,9 @@ fn naming_oneself_is_refused_and_nobody_is_notified() {
     let mut run = Run::start(&c.term);
     run.names(&c.term, &c.alpha);
     let hop = run.hop_of(&c.alpha);
-    assert_eq!(
-        run.refused(by(&c.alpha), answer(hop, upstream(&c.alpha))),
-        Rejection::SelfNaming
-    );
+    assert_eq!(run.refused(by(&c.alpha), answer(hop, upstream(&c.alpha))), Rejection::SelfNaming);
     // Staff entering the answer on the provider's behalf are refused the same way.
-    assert_eq!(
-        run.refused(staff(), answer(hop, upstream(&c.alpha))),
-        Rejection::SelfNaming
-    );
+    assert_eq!(run.refused(staff(), answer(hop, upstream(&c.alpha))), Rejection::SelfNaming);
     assert_eq!(run.hop(hop).state, HopState::Open);
     assert_eq!(run.tb.hops.len(), 2);
     assert_eq!(requests(&run.events).len(), 2);
@@ -334,20 +267,10 @@ fn a_closed_traceback_takes_no_answer() {
     let mut run = Run::start(&c.term);
     run.names(&c.term, &c.alpha);
     run.ok(staff(), close("withdrawn by the requester"));
-    for reply in [
-        upstream(&c.bravo),
-        originated("Late Answer Inc"),
-        not_found(NotFoundReason::NotInRecords),
-    ] {
-        assert_eq!(
-            run.refused(by(&c.alpha), answer(HopId(1), reply)),
-            Rejection::Closed
-        );
+    for reply in [upstream(&c.bravo), originated("Late Answer Inc"), not_found(NotFoundReason::NotInRecords)] {
+        assert_eq!(run.refused(by(&c.alpha), answer(HopId(1), reply)), Rejection::Closed);
     }
-    assert_eq!(
-        run.refused(by(&c.alpha), Action::Acknowledge { hop: HopId(1) }),
-        Rejection::Closed
-    );
+    assert_eq!(run.refused(by(&c.alpha), Action::Acknowledge { hop: HopId(1) }), Rejection::Closed);
 }
 
 /// ACC-2: a provider without a hop "does not learn that a traceback exists". Whatever it asks, the
@@ -367,31 +290,19 @@ fn an_outsider_is_only_told_not_found() {
             let attempts = [
                 ("answer", answer(hop, upstream(&c.bravo))),
                 ("acknowledge", Action::Acknowledge { hop }),
-                (
-                    "comment",
-                    comment(Some(hop), "hello?", Visibility::StaffOnly),
-                ),
+                ("comment", comment(Some(hop), "hello?", Visibility::StaffOnly)),
                 ("dispute", dispute(hop, "not us")),
             ];
             for (name, action) in attempts {
                 let rejection = run.refused(by(&c.outsider), action);
-                let not_found = matches!(
-                    rejection,
-                    Rejection::NoHopInTraceback | Rejection::UnknownHop(_)
-                );
+                let not_found = matches!(rejection, Rejection::NoHopInTraceback | Rejection::UnknownHop(_));
                 if !not_found {
-                    leaks.push(format!(
-                        "{state} traceback, {name} hop {hop}: {rejection:?}"
-                    ));
+                    leaks.push(format!("{state} traceback, {name} hop {hop}: {rejection:?}"));
                 }
             }
         }
     }
-    assert!(
-        leaks.is_empty(),
-        "an outsider learned more than \"not found\":\n{}",
-        leaks.join("\n")
-    );
+    assert!(leaks.is_empty(), "an outsider learned more than \"not found\":\n{}", leaks.join("\n"));
 }
 
 #[test]
@@ -400,28 +311,13 @@ fn only_the_provider_asked_may_answer() {
     let mut run = Run::start(&c.term);
     run.names(&c.term, &c.alpha);
     // The terminating provider has a hop, but not this one.
-    assert_eq!(
-        run.refused(by(&c.term), answer(HopId(1), upstream(&c.bravo))),
-        Rejection::NotYourHop(HopId(1))
-    );
+    assert_eq!(run.refused(by(&c.term), answer(HopId(1), upstream(&c.bravo))), Rejection::NotYourHop(HopId(1)));
     // A provider with no hop at all.
-    assert_eq!(
-        run.refused(by(&c.outsider), answer(HopId(1), upstream(&c.bravo))),
-        Rejection::NoHopInTraceback
-    );
-    assert_eq!(
-        run.refused(by(&c.outsider), Action::Acknowledge { hop: HopId(0) }),
-        Rejection::NoHopInTraceback
-    );
+    assert_eq!(run.refused(by(&c.outsider), answer(HopId(1), upstream(&c.bravo))), Rejection::NoHopInTraceback);
+    assert_eq!(run.refused(by(&c.outsider), Action::Acknowledge { hop: HopId(0) }), Rejection::NoHopInTraceback);
     // The platform itself answers nothing.
-    assert_eq!(
-        run.refused(system(), answer(HopId(1), upstream(&c.bravo))),
-        Rejection::StaffOnly
-    );
-    assert_eq!(
-        run.refused(by(&c.alpha), answer(HopId(9), upstream(&c.bravo))),
-        Rejection::UnknownHop(HopId(9))
-    );
+    assert_eq!(run.refused(system(), answer(HopId(1), upstream(&c.bravo))), Rejection::StaffOnly);
+    assert_eq!(run.refused(by(&c.alpha), answer(HopId(9), upstream(&c.bravo))), Rejection::UnknownHop(HopId(9)));
 }
 
 #[test]
@@ -439,14 +335,8 @@ fn answering_twice_is_refused() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
     run.names(&c.term, &c.alpha);
-    assert_eq!(
-        run.refused(by(&c.term), answer(HopId(0), upstream(&c.bravo))),
-        Rejection::AlreadyAnswered(HopId(0))
-    );
-    assert_eq!(
-        run.refused(by(&c.term), Action::Acknowledge { hop: HopId(0) }),
-        Rejection::AlreadyAnswered(HopId(0))
-    );
+    assert_eq!(run.refused(by(&c.term), answer(HopId(0), upstream(&c.bravo))), Rejection::AlreadyAnswered(HopId(0)));
+    assert_eq!(run.refused(by(&c.term), Action::Acknowledge { hop: HopId(0) }), Rejection::AlreadyAnswered(HopId(0)));
 }
 
 // ---- TB-7: loops, hop limit, affiliates -------------------------------------------------------
@@ -458,12 +348,7 @@ fn naming_a_provider_already_in_the_path_waits_for_review() {
         let mut run = Run::start(&c.term);
         run.trace(&[&c.term, &c.alpha, &c.charlie]);
         let events = run.answers(&c.charlie, upstream(looped));
-        assert_eq!(
-            kinds(&events),
-            ["hop_answered", "review_requested"],
-            "{}",
-            looped.id
-        );
+        assert_eq!(kinds(&events), ["hop_answered", "review_requested"], "{}", looped.id);
         assert!(requests(&events).is_empty());
         assert_eq!(run.tb.status(), Status::NeedsReview);
         let review = run.tb.review.as_ref().expect("review");
@@ -483,10 +368,7 @@ fn the_same_entity_reappearing_non_consecutively_is_a_loop() {
     run.trace(&[&c.term, &c.bravo, &c.charlie]);
     let events = run.answers(&c.charlie, upstream(&c.bravo2));
     assert_eq!(kinds(&events), ["hop_answered", "review_requested"]);
-    assert_eq!(
-        run.tb.review.as_ref().map(|r| r.reason),
-        Some(ReviewReason::Loop)
-    );
+    assert_eq!(run.tb.review.as_ref().map(|r| r.reason), Some(ReviewReason::Loop));
 }
 
 #[test]
@@ -495,10 +377,7 @@ fn naming_an_affiliate_continues_without_counting_a_hop() {
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.bravo]);
     let events = run.names(&c.bravo, &c.bravo2);
-    assert_eq!(
-        kinds(&events),
-        ["hop_answered", "hop_opened", "hop_notified"]
-    );
+    assert_eq!(kinds(&events), ["hop_answered", "hop_opened", "hop_notified"]);
     let affiliate = run.hop_for(&c.bravo2);
     assert!(!affiliate.counts_as_hop);
     assert_eq!(run.tb.hops.len(), 3);
@@ -531,9 +410,7 @@ fn foreign_affiliates_are_separate_entities() {
         ],
         &[("bravo", "bravo-intl"), ("bravo", "bravo-2")],
     );
-    let [term, bravo, bravo_intl, bravo2] = profiles.as_slice() else {
-        unreachable!()
-    };
+    let [term, bravo, bravo_intl, bravo2] = profiles.as_slice() else { unreachable!() };
     assert_eq!(bravo2.entity, bravo.entity);
     assert_ne!(bravo_intl.entity, bravo.entity);
 
@@ -562,11 +439,7 @@ fn the_hop_limit_holds_the_next_entity_for_review() {
         let last = chain[limit_hops - 1];
         let next = chain[limit_hops];
         let events = run.answers(last, upstream(next));
-        assert_eq!(
-            kinds(&events),
-            ["hop_answered", "review_requested"],
-            "limit {limit}"
-        );
+        assert_eq!(kinds(&events), ["hop_answered", "review_requested"], "limit {limit}");
         let review = run.tb.review.as_ref().expect("review");
         assert_eq!(review.reason, ReviewReason::HopLimit);
         assert_eq!(review.pending.as_ref().map(|p| &p.id), Some(&next.id));
@@ -605,10 +478,7 @@ fn a_call_entering_the_us_twice_has_two_points_of_entry() {
     for (provider, labels) in expected {
         assert_eq!(run.labels_of(provider), labels, "{}", provider.id);
     }
-    assert_eq!(
-        run.tb.outcome(),
-        Some(Outcome::OriginIdentified { origin: Origin::Us })
-    );
+    assert_eq!(run.tb.outcome(), Some(Outcome::OriginIdentified { origin: Origin::Us }));
 }
 
 #[test]
@@ -619,16 +489,8 @@ fn origin_labels_follow_the_originators_foreign_flag() {
     let foreign_after_us = vec![&c.term, &c.albion];
     let us_after_us = vec![&c.term, &c.alpha];
     let cases: [(Vec<_>, Vec<Label>, Origin); 3] = [
-        (
-            foreign_after_foreign,
-            vec![Label::InternationalOrigin],
-            Origin::International,
-        ),
-        (
-            foreign_after_us,
-            vec![Label::InternationalOrigin, Label::ForeignPointOfDeparture],
-            Origin::International,
-        ),
+        (foreign_after_foreign, vec![Label::InternationalOrigin], Origin::International),
+        (foreign_after_us, vec![Label::InternationalOrigin, Label::ForeignPointOfDeparture], Origin::International),
         (us_after_us, vec![Label::UsOrigin], Origin::Us),
     ];
     for (path, labels, origin) in cases {
@@ -647,10 +509,7 @@ fn a_foreign_point_of_departure_that_never_answers_is_also_no_response() {
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.albion]);
     run.let_expire(&c.albion);
-    assert_eq!(
-        run.labels_of(&c.albion),
-        [Label::ForeignPointOfDeparture, Label::NoResponse]
-    );
+    assert_eq!(run.labels_of(&c.albion), [Label::ForeignPointOfDeparture, Label::NoResponse]);
     assert_eq!(run.labels_of(&c.term), [Label::UsPointOfEntry]);
     assert_eq!(run.tb.outcome(), Some(Outcome::NonResponsive));
 }
@@ -673,10 +532,7 @@ fn route_labels_leave_a_hop_set_aside_but_its_own_fate_stays() {
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.albion]);
     run.answers(&c.albion, not_found(NotFoundReason::NotOurCall));
-    assert_eq!(
-        run.labels_of(&c.albion),
-        [Label::ForeignPointOfDeparture, Label::NotFound]
-    );
+    assert_eq!(run.labels_of(&c.albion), [Label::ForeignPointOfDeparture, Label::NotFound]);
     run.ok(staff(), redirect(HopId(0), "albion says not its call"));
     assert_eq!(run.labels_of(&c.albion), [Label::NotFound]);
     assert_eq!(run.labels_of(&c.term), Vec::<Label>::new());
@@ -703,9 +559,7 @@ fn outcomes_table() {
                 run.trace(&[&c.term, &c.tango]);
                 run.answers(&c.tango, originated("Dialer Dos"));
             },
-            Some(Outcome::OriginIdentified {
-                origin: Origin::International,
-            }),
+            Some(Outcome::OriginIdentified { origin: Origin::International }),
         ),
         (
             "non responsive",
@@ -761,11 +615,7 @@ fn the_respond_by_passing_makes_the_hop_non_responsive_and_closes() {
     // anything done at or before it.
     for at in [t0() + hours(23), t0() + hours(24)] {
         run.set_now(at);
-        assert!(
-            run.ok(system(), elapsed(hop, DeadlineKind::RespondBy))
-                .is_empty(),
-            "{at}"
-        );
+        assert!(run.ok(system(), elapsed(hop, DeadlineKind::RespondBy)).is_empty(), "{at}");
         assert_eq!(run.hop(hop).state, HopState::Open);
     }
     run.set_now(t0() + hours(24) + SignedDuration::from_micros(1));
@@ -777,10 +627,7 @@ fn the_respond_by_passing_makes_the_hop_non_responsive_and_closes() {
     assert_eq!(run.tb.outcome(), Some(Outcome::NonResponsive));
     assert_eq!(run.labels_of(&c.alpha), [Label::NoResponse]);
     // Firing again changes nothing.
-    assert!(
-        run.ok(system(), elapsed(hop, DeadlineKind::RespondBy))
-            .is_empty()
-    );
+    assert!(run.ok(system(), elapsed(hop, DeadlineKind::RespondBy)).is_empty());
 }
 
 #[test]
@@ -805,10 +652,7 @@ fn only_the_platform_fires_deadlines() {
     let mut run = Run::start(&c.term);
     run.set_now(t0() + hours(25));
     for actor in [staff(), by(&c.term)] {
-        assert_eq!(
-            run.refused(actor, elapsed(HopId(0), DeadlineKind::RespondBy)),
-            Rejection::SystemOnly
-        );
+        assert_eq!(run.refused(actor, elapsed(HopId(0), DeadlineKind::RespondBy)), Rejection::SystemOnly);
     }
 }
 
@@ -818,16 +662,9 @@ fn a_missed_start_by_is_recorded_once_and_only_if_not_acknowledged() {
     let mut run = Run::start(&c.term);
     let start_by = run.hop(HopId(0)).request.expect("notified").start_by;
     run.set_now(start_by - minutes(1));
-    assert!(
-        run.ok(system(), elapsed(HopId(0), DeadlineKind::StartBy))
-            .is_empty()
-    );
+    assert!(run.ok(system(), elapsed(HopId(0), DeadlineKind::StartBy)).is_empty());
     run.set_now(start_by);
-    assert!(
-        run.ok(system(), elapsed(HopId(0), DeadlineKind::StartBy))
-            .is_empty(),
-        "met at the deadline itself"
-    );
+    assert!(run.ok(system(), elapsed(HopId(0), DeadlineKind::StartBy)).is_empty(), "met at the deadline itself");
     run.advance(SignedDuration::from_micros(1));
     let events = run.ok(system(), elapsed(HopId(0), DeadlineKind::StartBy));
     assert_eq!(kinds(&events), ["start_by_missed"]);
@@ -835,19 +672,12 @@ fn a_missed_start_by_is_recorded_once_and_only_if_not_acknowledged() {
     // Still open: a missed start-by is a best-practice lapse, not an expiry.
     assert_eq!(run.hop(HopId(0)).state, HopState::Open);
     assert_eq!(run.tb.status(), Status::Open);
-    assert!(
-        run.ok(system(), elapsed(HopId(0), DeadlineKind::StartBy))
-            .is_empty()
-    );
+    assert!(run.ok(system(), elapsed(HopId(0), DeadlineKind::StartBy)).is_empty());
 
     let mut acknowledged = Run::start(&c.term);
     acknowledged.ok(by(&c.term), Action::Acknowledge { hop: HopId(0) });
     acknowledged.set_now(start_by + hours(1));
-    assert!(
-        acknowledged
-            .ok(system(), elapsed(HopId(0), DeadlineKind::StartBy))
-            .is_empty()
-    );
+    assert!(acknowledged.ok(system(), elapsed(HopId(0), DeadlineKind::StartBy)).is_empty());
     assert!(!acknowledged.hop(HopId(0)).start_by_missed);
 }
 
@@ -858,14 +688,8 @@ fn a_stale_timer_after_an_extension_is_a_no_op() {
     let old = run.hop(HopId(0)).request.expect("notified").respond_by;
     let new = old + hours(48);
     run.advance(hours(20));
-    let events = run.ok(
-        staff(),
-        Action::Extend {
-            hop: HopId(0),
-            respond_by: new,
-            reason: reason("provider's NOC migrating"),
-        },
-    );
+    let events =
+        run.ok(staff(), Action::Extend { hop: HopId(0), respond_by: new, reason: reason("provider's NOC migrating") });
     assert_eq!(kinds(&events), ["deadline_extended"]);
     let hop = run.hop(HopId(0));
     assert_eq!(hop.request.expect("notified").respond_by, new);
@@ -875,10 +699,7 @@ fn a_stale_timer_after_an_extension_is_a_no_op() {
     assert_eq!(hop.extensions[0].reason, "provider's NOC migrating");
 
     run.set_now(old);
-    assert!(
-        run.ok(system(), elapsed(HopId(0), DeadlineKind::RespondBy))
-            .is_empty()
-    );
+    assert!(run.ok(system(), elapsed(HopId(0), DeadlineKind::RespondBy)).is_empty());
     assert_eq!(run.hop(HopId(0)).state, HopState::Open);
     run.set_now(new + minutes(1));
     let events = run.ok(system(), elapsed(HopId(0), DeadlineKind::RespondBy));
@@ -892,10 +713,7 @@ fn an_answer_at_the_very_deadline_is_in_time() {
     let due = run.hop(HopId(0)).request.expect("notified").respond_by;
     run.set_now(due);
     run.names(&c.term, &c.alpha);
-    assert!(
-        run.ok(system(), elapsed(HopId(0), DeadlineKind::RespondBy))
-            .is_empty()
-    );
+    assert!(run.ok(system(), elapsed(HopId(0), DeadlineKind::RespondBy)).is_empty());
     assert_eq!(run.hop(HopId(0)).state, HopState::Answered);
     assert_eq!(run.tb.status(), Status::Open);
 }
@@ -905,19 +723,9 @@ fn extensions_are_staff_only_later_and_explained() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
     let current = run.hop(HopId(0)).request.expect("notified").respond_by;
-    let extend = |respond_by, why: &str| Action::Extend {
-        hop: HopId(0),
-        respond_by,
-        reason: reason(why),
-    };
-    assert_eq!(
-        run.refused(by(&c.term), extend(current + hours(1), "please")),
-        Rejection::StaffOnly
-    );
-    assert_eq!(
-        invalid_field(&run.refused(staff(), extend(current + hours(1), "  "))),
-        "reason"
-    );
+    let extend = |respond_by, why: &str| Action::Extend { hop: HopId(0), respond_by, reason: reason(why) };
+    assert_eq!(run.refused(by(&c.term), extend(current + hours(1), "please")), Rejection::StaffOnly);
+    assert_eq!(invalid_field(&run.refused(staff(), extend(current + hours(1), "  "))), "reason");
     for requested in [current, current - hours(1)] {
         assert_eq!(
             run.refused(staff(), extend(requested, "typo")),
@@ -925,34 +733,17 @@ fn extensions_are_staff_only_later_and_explained() {
         );
     }
     assert_eq!(
-        run.refused(
-            staff(),
-            Action::Extend {
-                hop: HopId(5),
-                respond_by: current + hours(1),
-                reason: reason("x"),
-            }
-        ),
+        run.refused(staff(), Action::Extend { hop: HopId(5), respond_by: current + hours(1), reason: reason("x") }),
         Rejection::UnknownHop(HopId(5))
     );
     run.names(&c.term, &c.alpha);
     assert_eq!(
         run.refused(staff(), extend(current + hours(1), "too late")),
-        Rejection::HopNotOpen {
-            hop: HopId(0),
-            state: "answered"
-        }
+        Rejection::HopNotOpen { hop: HopId(0), state: "answered" }
     );
     run.ok(staff(), close("done"));
     assert_eq!(
-        run.refused(
-            staff(),
-            Action::Extend {
-                hop: HopId(1),
-                respond_by: current + hours(5),
-                reason: reason("x"),
-            }
-        ),
+        run.refused(staff(), Action::Extend { hop: HopId(1), respond_by: current + hours(5), reason: reason("x") }),
         Rejection::Closed
     );
 }
@@ -985,10 +776,7 @@ fn redirect_asks_the_hop_again_and_reopens_a_closed_traceback() {
     assert_eq!(alpha.upstream, None);
     assert_eq!(alpha.earlier_answers.len(), 1);
     assert_eq!(alpha.earlier_answers[0].answer.kind(), "upstream");
-    assert_eq!(
-        alpha.request.expect("re-requested").notified_at,
-        t0() + hours(2)
-    );
+    assert_eq!(alpha.request.expect("re-requested").notified_at, t0() + hours(2));
     assert!(run.hop(HopId(2)).superseded);
     assert_eq!(run.path_ids(), ["term", "alpha"]);
 
@@ -1005,10 +793,7 @@ fn redirect_cancels_the_waiting_hops_it_sets_aside() {
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.alpha, &c.charlie, &c.delta]);
     let events = run.ok(staff(), redirect(HopId(0), "wrong trunk"));
-    assert_eq!(
-        kinds(&events),
-        ["hop_redirected", "hop_cancelled", "hop_notified"]
-    );
+    assert_eq!(kinds(&events), ["hop_redirected", "hop_cancelled", "hop_notified"]);
     let Change::HopRedirected { superseded, .. } = &events[0].change else {
         panic!("hop_redirected first");
     };
@@ -1019,16 +804,10 @@ fn redirect_cancels_the_waiting_hops_it_sets_aside() {
     assert!([1, 2, 3].iter().all(|&i| run.hop(HopId(i)).superseded));
     assert_eq!(
         run.refused(by(&c.delta), answer(HopId(3), originated("Too Late LLC"))),
-        Rejection::HopNotOpen {
-            hop: HopId(3),
-            state: "cancelled"
-        }
+        Rejection::HopNotOpen { hop: HopId(3), state: "cancelled" }
     );
     // A hop set aside is no longer in the path and cannot itself be redirected.
-    assert_eq!(
-        run.refused(staff(), redirect(HopId(2), "x")),
-        Rejection::NotInPath(HopId(2))
-    );
+    assert_eq!(run.refused(staff(), redirect(HopId(2), "x")), Rejection::NotInPath(HopId(2)));
 }
 
 #[test]
@@ -1036,18 +815,9 @@ fn redirect_is_staff_only_with_a_reason() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.alpha]);
-    assert_eq!(
-        run.refused(by(&c.term), redirect(HopId(0), "mine")),
-        Rejection::StaffOnly
-    );
-    assert_eq!(
-        invalid_field(&run.refused(staff(), redirect(HopId(0), ""))),
-        "reason"
-    );
-    assert_eq!(
-        run.refused(staff(), redirect(HopId(7), "x")),
-        Rejection::UnknownHop(HopId(7))
-    );
+    assert_eq!(run.refused(by(&c.term), redirect(HopId(0), "mine")), Rejection::StaffOnly);
+    assert_eq!(invalid_field(&run.refused(staff(), redirect(HopId(0), ""))), "reason");
+    assert_eq!(run.refused(staff(), redirect(HopId(7), "x")), Rejection::UnknownHop(HopId(7)));
 }
 
 #[test]
@@ -1055,10 +825,7 @@ fn close_cancels_waiting_hops_and_withdraws() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.alpha]);
-    assert_eq!(
-        run.refused(by(&c.term), close("we want out")),
-        Rejection::StaffOnly
-    );
+    assert_eq!(run.refused(by(&c.term), close("we want out")), Rejection::StaffOnly);
     assert_eq!(invalid_field(&run.refused(staff(), close(" "))), "reason");
     let events = run.ok(staff(), close("requester withdrew"));
     assert_eq!(kinds(&events), ["hop_cancelled", "closed"]);
@@ -1069,10 +836,7 @@ fn close_cancels_waiting_hops_and_withdraws() {
     assert_eq!(run.refused(staff(), close("again")), Rejection::Closed);
     // Timers of the cancelled hop do nothing.
     run.set_now(t0() + hours(30));
-    assert!(
-        run.ok(system(), elapsed(HopId(1), DeadlineKind::RespondBy))
-            .is_empty()
-    );
+    assert!(run.ok(system(), elapsed(HopId(1), DeadlineKind::RespondBy)).is_empty());
 }
 
 #[test]
@@ -1095,10 +859,7 @@ fn reopen_asks_the_frontier_again() {
     assert_eq!(run.tb.outcome(), None);
     // The reopened hop answers normally.
     run.answers(&c.alpha, originated("Reopened Dialer"));
-    assert_eq!(
-        run.tb.outcome(),
-        Some(Outcome::OriginIdentified { origin: Origin::Us })
-    );
+    assert_eq!(run.tb.outcome(), Some(Outcome::OriginIdentified { origin: Origin::Us }));
 }
 
 #[test]
@@ -1133,15 +894,9 @@ fn reopen_after_no_response_review_asks_the_expired_hop_again() {
 fn reopen_is_refused_while_open_and_for_providers() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
-    assert_eq!(
-        run.refused(staff(), reopen("why")),
-        Rejection::NotReopenable
-    );
+    assert_eq!(run.refused(staff(), reopen("why")), Rejection::NotReopenable);
     run.ok(staff(), close("x"));
-    assert_eq!(
-        run.refused(by(&c.term), reopen("please")),
-        Rejection::StaffOnly
-    );
+    assert_eq!(run.refused(by(&c.term), reopen("please")), Rejection::StaffOnly);
     assert_eq!(invalid_field(&run.refused(staff(), reopen(""))), "reason");
 }
 
@@ -1149,18 +904,8 @@ fn reopen_is_refused_while_open_and_for_providers() {
 fn reopen_resumes_the_upstream_held_for_review() {
     let c = Cast::new();
     // (policy, path before the held answer, the held upstream, why)
-    let loop_case = (
-        policy(30, true),
-        vec![&c.term, &c.alpha, &c.charlie],
-        &c.alpha,
-        ReviewReason::Loop,
-    );
-    let limit_case = (
-        policy(2, true),
-        vec![&c.term, &c.alpha],
-        &c.charlie,
-        ReviewReason::HopLimit,
-    );
+    let loop_case = (policy(30, true), vec![&c.term, &c.alpha, &c.charlie], &c.alpha, ReviewReason::Loop);
+    let limit_case = (policy(2, true), vec![&c.term, &c.alpha], &c.charlie, ReviewReason::HopLimit);
     for (policy, path, held, why) in [loop_case, limit_case] {
         let mut run = Run::start_with(&c.term, policy);
         run.trace(&path);
@@ -1170,11 +915,7 @@ fn reopen_resumes_the_upstream_held_for_review() {
         let from = run.hop_of(last);
 
         let events = run.ok(staff(), reopen("checked: a real second pass"));
-        assert_eq!(
-            kinds(&events),
-            ["reopened", "hop_opened", "hop_notified"],
-            "{why:?}"
-        );
+        assert_eq!(kinds(&events), ["reopened", "hop_opened", "hop_notified"], "{why:?}");
         let new = HopId(u32::try_from(path.len()).expect("small"));
         assert_eq!(requests(&events), [(new, RequestCause::First)]);
         assert_eq!(run.tb.status(), Status::Open, "{why:?}");
@@ -1205,18 +946,9 @@ fn any_provider_in_the_path_may_dispute_even_after_close() {
         assert_eq!(filed.hop, hop);
         assert_eq!(filed.review, None);
     }
-    assert_eq!(
-        run.refused(by(&c.outsider), dispute(HopId(0), "not involved")),
-        Rejection::NoHopInTraceback
-    );
-    assert_eq!(
-        run.refused(by(&c.alpha), dispute(HopId(0), "theirs")),
-        Rejection::NotYourHop(HopId(0))
-    );
-    assert_eq!(
-        invalid_field(&run.refused(by(&c.outsider), dispute(HopId(0), " "))),
-        "grounds"
-    );
+    assert_eq!(run.refused(by(&c.outsider), dispute(HopId(0), "not involved")), Rejection::NoHopInTraceback);
+    assert_eq!(run.refused(by(&c.alpha), dispute(HopId(0), "theirs")), Rejection::NotYourHop(HopId(0)));
+    assert_eq!(invalid_field(&run.refused(by(&c.outsider), dispute(HopId(0), " "))), "grounds");
 }
 
 #[test]
@@ -1224,10 +956,7 @@ fn a_second_pending_dispute_is_refused_until_reviewed() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
     run.ok(by(&c.term), dispute(HopId(0), "first"));
-    assert_eq!(
-        run.refused(by(&c.term), dispute(HopId(0), "second")),
-        Rejection::DisputePending
-    );
+    assert_eq!(run.refused(by(&c.term), dispute(HopId(0), "second")), Rejection::DisputePending);
     run.ok(staff(), review(0, false, "basis is sound"));
     let events = run.ok(by(&c.term), dispute(HopId(0), "second, with evidence"));
     assert_eq!(kinds(&events), ["dispute_filed"]);
@@ -1239,10 +968,7 @@ fn accepting_a_dispute_marks_the_traceback_strike_exempt() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
     run.ok(by(&c.term), dispute(HopId(0), "test call by our own QA"));
-    assert_eq!(
-        run.refused(by(&c.term), review(0, true, "mine")),
-        Rejection::StaffOnly
-    );
+    assert_eq!(run.refused(by(&c.term), review(0, true, "mine")), Rejection::StaffOnly);
     let events = run.ok(staff(), review(0, true, "confirmed QA test call"));
     assert_eq!(kinds(&events), ["dispute_reviewed", "strike_exempt_marked"]);
     let exempt = run.tb.strike_exempt.as_ref().expect("strike exempt");
@@ -1254,18 +980,12 @@ fn accepting_a_dispute_marks_the_traceback_strike_exempt() {
         run.refused(staff(), review(0, false, "changed my mind")),
         Rejection::DisputeAlreadyReviewed(DisputeId(0))
     );
-    assert_eq!(
-        run.refused(staff(), review(4, true, "x")),
-        Rejection::UnknownDispute(DisputeId(4))
-    );
+    assert_eq!(run.refused(staff(), review(4, true, "x")), Rejection::UnknownDispute(DisputeId(4)));
     // A second accepted dispute keeps the first exemption.
     run.ok(by(&c.term), dispute(HopId(0), "another"));
     let events = run.ok(staff(), review(1, true, ""));
     assert_eq!(kinds(&events), ["dispute_reviewed"]);
-    assert_eq!(
-        run.tb.strike_exempt.as_ref().map(|s| s.note.as_str()),
-        Some("confirmed QA test call")
-    );
+    assert_eq!(run.tb.strike_exempt.as_ref().map(|s| s.note.as_str()), Some("confirmed QA test call"));
 }
 
 #[test]
@@ -1288,24 +1008,15 @@ fn a_rejected_dispute_keeps_every_record() {
 fn strike_exempt_is_marked_by_staff_once() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
-    let mark = |note: &str| Action::MarkStrikeExempt {
-        reason: StrikeExemptReason::TechnicalError,
-        note: note.into(),
-    };
-    assert_eq!(
-        run.refused(by(&c.term), mark("please")),
-        Rejection::StaffOnly
-    );
+    let mark = |note: &str| Action::MarkStrikeExempt { reason: StrikeExemptReason::TechnicalError, note: note.into() };
+    assert_eq!(run.refused(by(&c.term), mark("please")), Rejection::StaffOnly);
     assert_eq!(invalid_field(&run.refused(staff(), mark(""))), "note");
     let events = run.ok(staff(), mark("wrong CDR export"));
     assert_eq!(kinds(&events), ["strike_exempt_marked"]);
     let exempt = run.tb.strike_exempt.as_ref().expect("exempt");
     assert_eq!(exempt.reason, StrikeExemptReason::TechnicalError);
     assert_eq!(exempt.note, "wrong CDR export");
-    assert_eq!(
-        run.refused(staff(), mark("again")),
-        Rejection::AlreadyStrikeExempt
-    );
+    assert_eq!(run.refused(staff(), mark("again")), Rejection::AlreadyStrikeExempt);
 }
 
 // ---- TB-8: comments ---------------------------------------------------------------------------
@@ -1316,70 +1027,26 @@ fn who_may_comment_where() {
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.alpha]);
     // A provider comments on its own hops only.
+    assert_eq!(invalid_field(&run.refused(by(&c.term), comment(None, "general remark", Visibility::StaffOnly))), "hop");
     assert_eq!(
-        invalid_field(&run.refused(
-            by(&c.term),
-            comment(None, "general remark", Visibility::StaffOnly)
-        )),
-        "hop"
-    );
-    assert_eq!(
-        run.refused(
-            by(&c.term),
-            comment(Some(HopId(1)), "about alpha", Visibility::HopParties)
-        ),
+        run.refused(by(&c.term), comment(Some(HopId(1)), "about alpha", Visibility::HopParties)),
         Rejection::NotYourHop(HopId(1))
     );
     assert_eq!(
-        run.refused(
-            by(&c.outsider),
-            comment(Some(HopId(0)), "hello", Visibility::StaffOnly)
-        ),
+        run.refused(by(&c.outsider), comment(Some(HopId(0)), "hello", Visibility::StaffOnly)),
         Rejection::NoHopInTraceback
     );
-    assert_eq!(
-        run.refused(
-            system(),
-            comment(Some(HopId(0)), "beep", Visibility::StaffOnly)
-        ),
-        Rejection::StaffOnly
-    );
-    assert_eq!(
-        invalid_field(&run.refused(
-            by(&c.term),
-            comment(Some(HopId(0)), "  ", Visibility::StaffOnly)
-        )),
-        "text"
-    );
+    assert_eq!(run.refused(system(), comment(Some(HopId(0)), "beep", Visibility::StaffOnly)), Rejection::StaffOnly);
+    assert_eq!(invalid_field(&run.refused(by(&c.term), comment(Some(HopId(0)), "  ", Visibility::StaffOnly))), "text");
     // Staff: a comment for a hop's parties must name the hop.
-    assert_eq!(
-        invalid_field(&run.refused(staff(), comment(None, "all", Visibility::HopParties))),
-        "visibility"
-    );
-    run.ok(
-        staff(),
-        comment(None, "internal note", Visibility::StaffOnly),
-    );
-    run.ok(
-        staff(),
-        comment(Some(HopId(1)), "to alpha and term", Visibility::HopParties),
-    );
-    run.ok(
-        by(&c.alpha),
-        comment(Some(HopId(1)), "looking", Visibility::HopParties),
-    );
+    assert_eq!(invalid_field(&run.refused(staff(), comment(None, "all", Visibility::HopParties))), "visibility");
+    run.ok(staff(), comment(None, "internal note", Visibility::StaffOnly));
+    run.ok(staff(), comment(Some(HopId(1)), "to alpha and term", Visibility::HopParties));
+    run.ok(by(&c.alpha), comment(Some(HopId(1)), "looking", Visibility::HopParties));
     // Comments are allowed after close (everything is logged).
     run.ok(staff(), close("done"));
-    run.ok(
-        by(&c.term),
-        comment(Some(HopId(0)), "thanks", Visibility::StaffOnly),
-    );
-    let recorded: Vec<_> = run
-        .tb
-        .comments
-        .iter()
-        .map(|c| (c.id.0, c.hop, c.visibility, c.author.is_staff()))
-        .collect();
+    run.ok(by(&c.term), comment(Some(HopId(0)), "thanks", Visibility::StaffOnly));
+    let recorded: Vec<_> = run.tb.comments.iter().map(|c| (c.id.0, c.hop, c.visibility, c.author.is_staff())).collect();
     assert_eq!(
         recorded,
         [
@@ -1414,25 +1081,12 @@ fn a_reminder_is_recorded_once_per_deadline_value() {
             events[0].change,
             Change::ReminderSent { due: d, deadline: k, .. } if d == due && k == deadline
         ));
-        assert!(
-            run.ok(system(), remind(HopId(0), deadline)).is_empty(),
-            "{deadline:?} twice"
-        );
+        assert!(run.ok(system(), remind(HopId(0), deadline)).is_empty(), "{deadline:?} twice");
     }
-    assert_eq!(
-        run.refused(staff(), remind(HopId(0), DeadlineKind::RespondBy)),
-        Rejection::SystemOnly
-    );
+    assert_eq!(run.refused(staff(), remind(HopId(0), DeadlineKind::RespondBy)), Rejection::SystemOnly);
     // A new respond-by value earns a new reminder.
     let extended = request.respond_by + hours(12);
-    run.ok(
-        staff(),
-        Action::Extend {
-            hop: HopId(0),
-            respond_by: extended,
-            reason: reason("holiday"),
-        },
-    );
+    run.ok(staff(), Action::Extend { hop: HopId(0), respond_by: extended, reason: reason("holiday") });
     let events = run.ok(system(), remind(HopId(0), DeadlineKind::RespondBy));
     assert!(matches!(
         events.as_slice(),
@@ -1447,15 +1101,8 @@ fn no_reminder_once_the_deadline_no_longer_applies() {
     // Acknowledged: no start-by reminder; still a respond-by one.
     let mut run = Run::start(&c.term);
     run.ok(by(&c.term), Action::Acknowledge { hop: HopId(0) });
-    assert!(
-        run.ok(system(), remind(HopId(0), DeadlineKind::StartBy))
-            .is_empty()
-    );
-    assert_eq!(
-        run.ok(system(), remind(HopId(0), DeadlineKind::RespondBy))
-            .len(),
-        1
-    );
+    assert!(run.ok(system(), remind(HopId(0), DeadlineKind::StartBy)).is_empty());
+    assert_eq!(run.ok(system(), remind(HopId(0), DeadlineKind::RespondBy)).len(), 1);
     // Answered: nothing.
     let mut run = Run::start(&c.term);
     run.names(&c.term, &c.alpha);
@@ -1465,17 +1112,11 @@ fn no_reminder_once_the_deadline_no_longer_applies() {
     // Past the deadline: nothing.
     let mut run = Run::start(&c.term);
     run.advance(hours(24));
-    assert!(
-        run.ok(system(), remind(HopId(0), DeadlineKind::RespondBy))
-            .is_empty()
-    );
+    assert!(run.ok(system(), remind(HopId(0), DeadlineKind::RespondBy)).is_empty());
     // Never notified: nothing.
     let mut run = Run::start(&c.term);
     run.names(&c.term, &c.alpha.clone().not_contactable());
-    assert!(
-        run.ok(system(), remind(HopId(1), DeadlineKind::RespondBy))
-            .is_empty()
-    );
+    assert!(run.ok(system(), remind(HopId(1), DeadlineKind::RespondBy)).is_empty());
 }
 
 // ---- TB-5: deemed receipt ---------------------------------------------------------------------
@@ -1487,26 +1128,11 @@ fn deadlines_of_a_flagged_provider_count_from_its_next_opening() {
     // (notified at, received at, start_by, respond_by)
     let cases = [
         // Monday 18:30 New York -> Tuesday 08:00.
-        (
-            "2026-03-02T23:30:00Z",
-            "2026-03-03T13:00:00Z",
-            "2026-03-03T17:00:00Z",
-            "2026-03-04T13:00:00Z",
-        ),
+        ("2026-03-02T23:30:00Z", "2026-03-03T13:00:00Z", "2026-03-03T17:00:00Z", "2026-03-04T13:00:00Z"),
         // Friday evening before Memorial Day -> Tuesday 08:00 EDT.
-        (
-            "2026-05-22T22:30:00Z",
-            "2026-05-26T12:00:00Z",
-            "2026-05-26T16:00:00Z",
-            "2026-05-27T12:00:00Z",
-        ),
+        ("2026-05-22T22:30:00Z", "2026-05-26T12:00:00Z", "2026-05-26T16:00:00Z", "2026-05-27T12:00:00Z"),
         // Inside business hours: no deferral.
-        (
-            "2026-03-03T15:00:00Z",
-            "2026-03-03T15:00:00Z",
-            "2026-03-03T19:00:00Z",
-            "2026-03-04T15:00:00Z",
-        ),
+        ("2026-03-03T15:00:00Z", "2026-03-03T15:00:00Z", "2026-03-03T19:00:00Z", "2026-03-04T15:00:00Z"),
     ];
     for (notified, received, start_by, respond_by) in cases {
         let mut run = Run::start(&c.term);
@@ -1538,10 +1164,7 @@ fn the_respond_by_timer_honours_deemed_receipt() {
     let hop = run.hop_of(&flagged);
     // 24 hours after notification the deemed deadline has not passed.
     run.set_now(ts("2026-03-03T23:30:00Z"));
-    assert!(
-        run.ok(system(), elapsed(hop, DeadlineKind::RespondBy))
-            .is_empty()
-    );
+    assert!(run.ok(system(), elapsed(hop, DeadlineKind::RespondBy)).is_empty());
     run.set_now(ts("2026-03-04T13:00:01Z"));
     let events = run.ok(system(), elapsed(hop, DeadlineKind::RespondBy));
     assert_eq!(kinds(&events), ["hop_expired", "closed"]);
@@ -1566,34 +1189,18 @@ fn a_hop_for_a_provider_without_contact_waits_for_staff_to_notify() {
     }
     assert_eq!(run.tb.status(), Status::Open);
     assert_eq!(
-        run.refused(
-            staff(),
-            Action::Extend {
-                hop,
-                respond_by: run.now + hours(1),
-                reason: reason("x"),
-            }
-        ),
+        run.refused(staff(), Action::Extend { hop, respond_by: run.now + hours(1), reason: reason("x") }),
         Rejection::NotNotified(hop)
     );
-    assert_eq!(
-        run.refused(by(&silent), Action::Notify { hop }),
-        Rejection::StaffOnly
-    );
+    assert_eq!(run.refused(by(&silent), Action::Notify { hop }), Rejection::StaffOnly);
 
     let events = run.ok(staff(), Action::Notify { hop });
     assert_eq!(requests(&events), [(hop, RequestCause::First)]);
     let request = run.hop(hop).request.expect("notified now");
     assert_eq!(request.notified_at, run.now);
     assert_eq!(run.hop(hop).requests, 1);
-    assert_eq!(
-        run.refused(staff(), Action::Notify { hop }),
-        Rejection::AlreadyNotified(hop)
-    );
-    assert_eq!(
-        run.refused(system(), Action::Notify { hop }),
-        Rejection::AlreadyNotified(hop)
-    );
+    assert_eq!(run.refused(staff(), Action::Notify { hop }), Rejection::AlreadyNotified(hop));
+    assert_eq!(run.refused(system(), Action::Notify { hop }), Rejection::AlreadyNotified(hop));
 }
 
 #[test]
@@ -1627,22 +1234,10 @@ fn a_terminating_provider_without_contact_is_not_notified_at_start() {
 fn staff_share_the_recording_once_per_change() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
-    assert_eq!(
-        run.refused(by(&c.term), Action::ShareRecording { shared: true }),
-        Rejection::StaffOnly
-    );
-    assert_eq!(
-        kinds(&run.ok(staff(), Action::ShareRecording { shared: true })),
-        ["recording_shared"]
-    );
+    assert_eq!(run.refused(by(&c.term), Action::ShareRecording { shared: true }), Rejection::StaffOnly);
+    assert_eq!(kinds(&run.ok(staff(), Action::ShareRecording { shared: true })), ["recording_shared"]);
     assert!(run.tb.recording_shared);
-    assert!(
-        run.ok(staff(), Action::ShareRecording { shared: true })
-            .is_empty()
-    );
-    assert_eq!(
-        kinds(&run.ok(staff(), Action::ShareRecording { shared: false })),
-        ["recording_shared"]
-    );
+    assert!(run.ok(staff(), Action::ShareRecording { shared: true }).is_empty());
+    assert_eq!(kinds(&run.ok(staff(), Action::ShareRecording { shared: false })), ["recording_shared"]);
     assert!(!run.tb.recording_shared);
 }

@@ -9,9 +9,9 @@ use tracehop_core::provider::{ControlFacts, ProviderId, ProviderProfile, vsp_ent
 use tracehop_core::traceback::command::{Action, Start};
 use tracehop_core::traceback::event::RequestCause;
 use tracehop_core::traceback::{
-    Actor, CallFacts, Category, Change, Command, Customer, Event, Evidence, Hop, HopId, Label,
-    NotFoundReason, ProviderView, RecordingRef, Rejection, Reply, SuppliedContact, Traceback,
-    TracebackId, TracebackPolicy, apply, decide, provider_view,
+    Actor, CallFacts, Category, Change, Command, Customer, Event, Evidence, Hop, HopId, Label, NotFoundReason,
+    ProviderView, RecordingRef, Rejection, Reply, SuppliedContact, Traceback, TracebackId, TracebackPolicy, apply,
+    decide, provider_view,
 };
 use tracehop_core::{SignedDuration, Timestamp};
 use uuid::Uuid;
@@ -102,21 +102,14 @@ impl ProfileExt for ProviderProfile {
 }
 
 /// Assigns VSP entities the way the directory does (`vsp_entities`), from affiliate links.
-pub fn with_entities(
-    mut profiles: Vec<ProviderProfile>,
-    links: &[(&str, &str)],
-) -> Vec<ProviderProfile> {
+pub fn with_entities(mut profiles: Vec<ProviderProfile>, links: &[(&str, &str)]) -> Vec<ProviderProfile> {
     let facts: Vec<ControlFacts> = profiles
         .iter()
         .map(|p| ControlFacts {
             id: p.id.clone(),
             foreign: p.foreign,
             separate_treatment: false,
-            affiliates: links
-                .iter()
-                .filter(|(a, _)| *a == p.id.as_str())
-                .map(|(_, b)| pid(b))
-                .collect(),
+            affiliates: links.iter().filter(|(a, _)| *a == p.id.as_str()).map(|(_, b)| pid(b)).collect(),
         })
         .collect();
     let entities = vsp_entities(&facts);
@@ -167,9 +160,7 @@ impl Cast {
 // ---- actors and replies -----------------------------------------------------------------------
 
 pub fn staff() -> Actor {
-    Actor::Staff {
-        user: "analyst".into(),
-    }
+    Actor::Staff { user: "analyst".into() }
 }
 
 pub fn system() -> Actor {
@@ -177,25 +168,15 @@ pub fn system() -> Actor {
 }
 
 pub fn by(provider: &ProviderProfile) -> Actor {
-    Actor::Provider {
-        provider: provider.id.clone(),
-        user: "noc".into(),
-    }
+    Actor::Provider { provider: provider.id.clone(), user: "noc".into() }
 }
 
 pub fn evidence(trunk: &str) -> Evidence {
-    Evidence {
-        ingress_trunk: Some(trunk.into()),
-        ..Evidence::default()
-    }
+    Evidence { ingress_trunk: Some(trunk.into()), ..Evidence::default() }
 }
 
 pub fn upstream(provider: &ProviderProfile) -> Reply {
-    Reply::Upstream {
-        upstream: provider.clone(),
-        evidence: evidence("trunk-7"),
-        supplied: None,
-    }
+    Reply::Upstream { upstream: provider.clone(), evidence: evidence("trunk-7"), supplied: None }
 }
 
 /// An `upstream_new` answer: the provider named is not yet known and comes with contact details.
@@ -216,10 +197,7 @@ pub fn upstream_new(provider: &ProviderProfile, email: &str) -> Reply {
 
 pub fn originated(customer: &str) -> Reply {
     Reply::Originated {
-        customer: Customer {
-            name: customer.into(),
-            ..Customer::default()
-        },
+        customer: Customer { name: customer.into(), ..Customer::default() },
         mitigation: None,
         attestation: None,
         right_to_use: None,
@@ -227,17 +205,11 @@ pub fn originated(customer: &str) -> Reply {
 }
 
 pub fn not_found(reason: NotFoundReason) -> Reply {
-    Reply::NotFound {
-        reason,
-        explanation: None,
-    }
+    Reply::NotFound { reason, explanation: None }
 }
 
 pub fn answer(hop: HopId, reply: Reply) -> Action {
-    Action::Answer {
-        hop,
-        reply: Box::new(reply),
-    }
+    Action::Answer { hop, reply: Box::new(reply) }
 }
 
 pub fn elapsed(hop: HopId, deadline: DeadlineKind) -> Action {
@@ -292,11 +264,7 @@ pub struct Run {
 impl Run {
     /// A traceback that has not started, at [`t0`].
     pub fn unstarted() -> Self {
-        Self {
-            tb: Traceback::default(),
-            events: Vec::new(),
-            now: t0(),
-        }
+        Self { tb: Traceback::default(), events: Vec::new(), now: t0() }
     }
 
     /// Started by staff at [`t0`] under the default policy.
@@ -368,10 +336,7 @@ impl Run {
     /// The most recent hop of `provider`.
     #[track_caller]
     pub fn hop_of(&self, provider: &ProviderProfile) -> HopId {
-        self.tb
-            .latest_hop_of(&provider.id)
-            .unwrap_or_else(|| panic!("{} has no hop", provider.id))
-            .id
+        self.tb.latest_hop_of(&provider.id).unwrap_or_else(|| panic!("{} has no hop", provider.id)).id
     }
 
     #[track_caller]
@@ -410,11 +375,7 @@ impl Run {
     #[track_caller]
     pub fn let_expire(&mut self, provider: &ProviderProfile) -> Vec<Event> {
         let hop = self.hop_of(provider);
-        let missed_at = self
-            .hop(hop)
-            .request
-            .expect("notified")
-            .missed_at(DeadlineKind::RespondBy);
+        let missed_at = self.hop(hop).request.expect("notified").missed_at(DeadlineKind::RespondBy);
         self.set_now(missed_at);
         self.ok(system(), elapsed(hop, DeadlineKind::RespondBy))
     }
@@ -429,11 +390,7 @@ impl Run {
 
     /// The provider ids along the call path.
     pub fn path_ids(&self) -> Vec<String> {
-        self.tb
-            .path()
-            .iter()
-            .map(|hop| hop.provider.id.to_string())
-            .collect()
+        self.tb.path().iter().map(|hop| hop.provider.id.to_string()).collect()
     }
 }
 

@@ -5,26 +5,21 @@ use tracehop_core::provider::ProviderProfile;
 use tracehop_core::traceback::command::Action;
 use tracehop_core::traceback::view::UpstreamRole;
 use tracehop_core::traceback::{
-    Answer, DisputeId, HopId, HopState, NotFoundReason, ProviderRef, ProviderView, Reply,
-    TracebackPolicy, Visibility,
+    Answer, DisputeId, HopId, HopState, NotFoundReason, ProviderRef, ProviderView, Reply, TracebackPolicy, Visibility,
 };
 
 use crate::support::{
-    Cast, Run, answer, by, call, elapsed, evidence, hours, minutes, not_found, originated, reason,
-    staff, start_action, system, upstream,
+    Cast, Run, answer, by, call, elapsed, evidence, hours, minutes, not_found, originated, reason, staff, start_action,
+    system, upstream,
 };
 
 fn reference(provider: &ProviderProfile) -> ProviderRef {
-    ProviderRef {
-        id: provider.id.clone(),
-        name: provider.name.clone(),
-    }
+    ProviderRef { id: provider.id.clone(), name: provider.name.clone() }
 }
 
 #[track_caller]
 fn view(run: &Run, provider: &ProviderProfile) -> ProviderView {
-    run.view_of(provider)
-        .unwrap_or_else(|| panic!("{} should see the traceback", provider.id))
+    run.view_of(provider).unwrap_or_else(|| panic!("{} should see the traceback", provider.id))
 }
 
 fn json(view: &ProviderView) -> String {
@@ -35,25 +30,15 @@ fn json(view: &ProviderView) -> String {
 fn upstream_seen(run: &Run, provider: &ProviderProfile) -> Option<(ProviderRef, UpstreamRole)> {
     let seen = view(run, provider);
     let hop = seen.hops.last().expect("one hop at least");
-    hop.upstream
-        .as_ref()
-        .map(|up| (up.provider.clone(), up.role))
+    hop.upstream.as_ref().map(|up| (up.provider.clone(), up.role))
 }
 
 fn comment_texts(run: &Run, provider: &ProviderProfile) -> Vec<String> {
-    view(run, provider)
-        .hops
-        .iter()
-        .flat_map(|hop| hop.comments.iter().map(|c| c.text.clone()))
-        .collect()
+    view(run, provider).hops.iter().flat_map(|hop| hop.comments.iter().map(|c| c.text.clone())).collect()
 }
 
 fn comment(hop: Option<HopId>, text: &str, visibility: Visibility) -> Action {
-    Action::Comment {
-        hop,
-        text: text.into(),
-        visibility,
-    }
+    Action::Comment { hop, text: text.into(), visibility }
 }
 
 #[test]
@@ -62,13 +47,7 @@ fn without_a_hop_there_is_no_view() {
     let unstarted = Run::unstarted();
     assert!(unstarted.view_of(&c.term).is_none());
 
-    let mut run = Run::start_with(
-        &c.term,
-        TracebackPolicy {
-            hop_limit: 2,
-            ..TracebackPolicy::default()
-        },
-    );
+    let mut run = Run::start_with(&c.term, TracebackPolicy { hop_limit: 2, ..TracebackPolicy::default() });
     assert!(run.view_of(&c.term).is_some());
     assert!(run.view_of(&c.alpha).is_none());
     assert!(run.view_of(&c.outsider).is_none());
@@ -79,12 +58,7 @@ fn without_a_hop_there_is_no_view() {
     assert!(run.tb.review.is_some());
     assert!(run.view_of(&c.charlie).is_none());
     // Closing does not reveal anything either.
-    run.ok(
-        staff(),
-        Action::Close {
-            reason: reason("x"),
-        },
-    );
+    run.ok(staff(), Action::Close { reason: reason("x") });
     assert!(run.view_of(&c.charlie).is_none());
     assert!(run.view_of(&c.outsider).is_none());
 }
@@ -118,9 +92,7 @@ fn a_provider_sees_what_it_needs_to_find_the_call() {
 fn a_call_without_a_recording_cannot_be_shared() {
     let c = Cast::new();
     let mut run = Run::unstarted();
-    let Action::Start(mut start) = start_action(&c.term, TracebackPolicy::default()) else {
-        unreachable!()
-    };
+    let Action::Start(mut start) = start_action(&c.term, TracebackPolicy::default()) else { unreachable!() };
     start.call.recording = None;
     run.ok(staff(), Action::Start(start));
     assert_eq!(
@@ -182,67 +154,38 @@ fn the_upstream_it_named_appears_only_in_limited_form() {
     // Pending: asked, not answered.
     let mut run = Run::start(&c.term);
     run.names(&c.term, &c.alpha);
-    assert_eq!(
-        upstream_seen(&run, &c.term),
-        Some((reference(&c.alpha), UpstreamRole::Pending))
-    );
+    assert_eq!(upstream_seen(&run, &c.term), Some((reference(&c.alpha), UpstreamRole::Pending)));
     // Trace continued: alpha named someone.
     run.names(&c.alpha, &c.charlie);
-    assert_eq!(
-        upstream_seen(&run, &c.term),
-        Some((reference(&c.alpha), UpstreamRole::TraceContinued))
-    );
+    assert_eq!(upstream_seen(&run, &c.term), Some((reference(&c.alpha), UpstreamRole::TraceContinued)));
     // Downstream of a non-responsive provider: alpha's upstream never answered.
     run.let_expire(&c.charlie);
-    assert_eq!(
-        upstream_seen(&run, &c.term),
-        Some((reference(&c.alpha), UpstreamRole::DownstreamOfNonResponsive))
-    );
+    assert_eq!(upstream_seen(&run, &c.term), Some((reference(&c.alpha), UpstreamRole::DownstreamOfNonResponsive)));
     // Alpha itself sees only that the trace ended at charlie.
-    assert_eq!(
-        upstream_seen(&run, &c.alpha),
-        Some((reference(&c.charlie), UpstreamRole::TraceEnded))
-    );
+    assert_eq!(upstream_seen(&run, &c.alpha), Some((reference(&c.charlie), UpstreamRole::TraceEnded)));
 
     // Originated.
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.alpha]);
     run.answers(&c.alpha, originated("Upstream Customer LLC"));
-    assert_eq!(
-        upstream_seen(&run, &c.term),
-        Some((reference(&c.alpha), UpstreamRole::Originated))
-    );
+    assert_eq!(upstream_seen(&run, &c.term), Some((reference(&c.alpha), UpstreamRole::Originated)));
     assert!(!json(&view(&run, &c.term)).contains("Upstream Customer LLC"));
 
     // Trace ended: not found, or withdrawn while it was asked.
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.alpha]);
     run.answers(&c.alpha, not_found(NotFoundReason::NotOurCall));
-    assert_eq!(
-        upstream_seen(&run, &c.term),
-        Some((reference(&c.alpha), UpstreamRole::TraceEnded))
-    );
+    assert_eq!(upstream_seen(&run, &c.term), Some((reference(&c.alpha), UpstreamRole::TraceEnded)));
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.alpha]);
-    run.ok(
-        staff(),
-        Action::Close {
-            reason: reason("withdrawn"),
-        },
-    );
-    assert_eq!(
-        upstream_seen(&run, &c.term),
-        Some((reference(&c.alpha), UpstreamRole::TraceEnded))
-    );
+    run.ok(staff(), Action::Close { reason: reason("withdrawn") });
+    assert_eq!(upstream_seen(&run, &c.term), Some((reference(&c.alpha), UpstreamRole::TraceEnded)));
 
     // Named but held for review: it knows whom it named, nothing more.
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.alpha, &c.charlie]);
     run.names(&c.charlie, &c.term);
-    assert_eq!(
-        upstream_seen(&run, &c.charlie),
-        Some((reference(&c.term), UpstreamRole::Pending))
-    );
+    assert_eq!(upstream_seen(&run, &c.charlie), Some((reference(&c.term), UpstreamRole::Pending)));
 }
 
 #[test]
@@ -313,36 +256,11 @@ fn comments_meant_for_it_only() {
     let (h0, h1, h2) = (HopId(0), HopId(1), HopId(2));
     let comments = [
         (staff(), None, "staff internal", Visibility::StaffOnly),
-        (
-            staff(),
-            Some(h1),
-            "staff about alpha",
-            Visibility::StaffOnly,
-        ),
-        (
-            staff(),
-            Some(h1),
-            "staff to alpha's parties",
-            Visibility::HopParties,
-        ),
-        (
-            by(&c.alpha),
-            Some(h1),
-            "alpha private",
-            Visibility::StaffOnly,
-        ),
-        (
-            by(&c.alpha),
-            Some(h1),
-            "alpha shared",
-            Visibility::HopParties,
-        ),
-        (
-            by(&c.charlie),
-            Some(h2),
-            "charlie shared",
-            Visibility::HopParties,
-        ),
+        (staff(), Some(h1), "staff about alpha", Visibility::StaffOnly),
+        (staff(), Some(h1), "staff to alpha's parties", Visibility::HopParties),
+        (by(&c.alpha), Some(h1), "alpha private", Visibility::StaffOnly),
+        (by(&c.alpha), Some(h1), "alpha shared", Visibility::HopParties),
+        (by(&c.charlie), Some(h2), "charlie shared", Visibility::HopParties),
         (by(&c.term), Some(h0), "term shared", Visibility::HopParties),
     ];
     for (actor, hop, text, visibility) in comments {
@@ -350,19 +268,8 @@ fn comments_meant_for_it_only() {
     }
     let expected: [(&ProviderProfile, &[&str]); 3] = [
         // Term named alpha: it is a party of alpha's hop.
-        (
-            &c.term,
-            &["staff to alpha's parties", "alpha shared", "term shared"],
-        ),
-        (
-            &c.alpha,
-            &[
-                "staff to alpha's parties",
-                "alpha private",
-                "alpha shared",
-                "charlie shared",
-            ],
-        ),
+        (&c.term, &["staff to alpha's parties", "alpha shared", "term shared"]),
+        (&c.alpha, &["staff to alpha's parties", "alpha private", "alpha shared", "charlie shared"]),
         (&c.charlie, &["charlie shared"]),
     ];
     for (provider, texts) in expected {
@@ -374,11 +281,8 @@ fn comments_meant_for_it_only() {
     }
     // Authors: a provider by reference, staff anonymously.
     let term = view(&run, &c.term);
-    let authors: Vec<_> = term.hops[0]
-        .comments
-        .iter()
-        .map(|c| (c.text.as_str(), c.author.as_ref().map(|a| a.id.to_string())))
-        .collect();
+    let authors: Vec<_> =
+        term.hops[0].comments.iter().map(|c| (c.text.as_str(), c.author.as_ref().map(|a| a.id.to_string()))).collect();
     assert!(authors.contains(&("alpha shared", Some("alpha".to_owned()))));
     assert!(authors.contains(&("staff to alpha's parties", None)));
     assert!(authors.contains(&("term shared", Some("term".to_owned()))));
@@ -389,13 +293,7 @@ fn a_provider_sees_its_own_disputes_and_their_review() {
     let c = Cast::new();
     let mut run = Run::start(&c.term);
     run.names(&c.term, &c.alpha);
-    run.ok(
-        by(&c.term),
-        Action::Dispute {
-            hop: HopId(0),
-            grounds: "consented call".into(),
-        },
-    );
+    run.ok(by(&c.term), Action::Dispute { hop: HopId(0), grounds: "consented call".into() });
     let disputes = &view(&run, &c.term).hops[0].disputes;
     assert_eq!(disputes.len(), 1);
     assert_eq!(disputes[0].grounds, "consented call");
@@ -406,18 +304,11 @@ fn a_provider_sees_its_own_disputes_and_their_review() {
 
     run.ok(
         staff(),
-        Action::ReviewDispute {
-            dispute: DisputeId(0),
-            accept: true,
-            note: "consent records verified".into(),
-        },
+        Action::ReviewDispute { dispute: DisputeId(0), accept: true, note: "consent records verified".into() },
     );
     let disputes = &view(&run, &c.term).hops[0].disputes;
     assert_eq!(disputes[0].accepted, Some(true));
-    assert_eq!(
-        disputes[0].review_note.as_deref(),
-        Some("consent records verified")
-    );
+    assert_eq!(disputes[0].review_note.as_deref(), Some("consent records verified"));
 }
 
 #[test]
@@ -426,13 +317,7 @@ fn after_a_redirect_the_hop_shows_the_new_request_only() {
     let mut run = Run::start(&c.term);
     run.trace(&[&c.term, &c.alpha, &c.charlie]);
     run.advance(hours(3));
-    run.ok(
-        staff(),
-        Action::Redirect {
-            hop: HopId(1),
-            reason: reason("charlie denies it"),
-        },
-    );
+    run.ok(staff(), Action::Redirect { hop: HopId(1), reason: reason("charlie denies it") });
     let hop = &view(&run, &c.alpha).hops[0];
     assert_eq!(hop.requests, 2);
     assert_eq!(hop.answer, None);
@@ -440,10 +325,7 @@ fn after_a_redirect_the_hop_shows_the_new_request_only() {
     assert_eq!(hop.request.map(|r| r.notified_at), Some(run.now));
     // Alpha no longer sees charlie in its view.
     assert!(!json(&view(&run, &c.alpha)).contains(&c.charlie.name));
-    assert_eq!(
-        upstream_seen(&run, &c.term),
-        Some((reference(&c.alpha), UpstreamRole::Pending))
-    );
+    assert_eq!(upstream_seen(&run, &c.term), Some((reference(&c.alpha), UpstreamRole::Pending)));
     // Charlie keeps its own (set aside) hop in view.
     assert_eq!(view(&run, &c.charlie).hops.len(), 1);
 }
@@ -455,23 +337,13 @@ fn a_provider_with_two_hops_sees_both() {
     run.trace(&[&c.term, &c.alpha, &c.charlie]);
     // Charlie names alpha: a loop; staff decide it is a genuine second pass.
     run.names(&c.charlie, &c.alpha);
-    run.ok(
-        staff(),
-        Action::Reopen {
-            reason: reason("two trunks"),
-        },
-    );
+    run.ok(staff(), Action::Reopen { reason: reason("two trunks") });
     let seen = view(&run, &c.alpha);
     let hops: Vec<_> = seen.hops.iter().map(|h| h.hop).collect();
     assert_eq!(hops, [HopId(1), HopId(3)]);
     assert_eq!(seen.hops[1].named_by, Some(reference(&c.charlie)));
     // The second request runs its own deadlines.
-    run.set_now(
-        run.hop(HopId(3))
-            .request
-            .expect("notified")
-            .missed_at(DeadlineKind::RespondBy),
-    );
+    run.set_now(run.hop(HopId(3)).request.expect("notified").missed_at(DeadlineKind::RespondBy));
     run.ok(system(), elapsed(HopId(3), DeadlineKind::RespondBy));
     let seen = view(&run, &c.alpha);
     assert_eq!(seen.hops[0].state, HopState::Answered);

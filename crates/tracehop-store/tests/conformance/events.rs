@@ -68,32 +68,18 @@ async fn broken(store: &Store) -> BrokenLink {
     let report = store.verify_chains().await.unwrap();
     match report.broken {
         Some(link) => link,
-        None => panic!(
-            "tampering went unnoticed: {} streams, {} events",
-            report.streams, report.events
-        ),
+        None => panic!("tampering went unnoticed: {} streams, {} events", report.streams, report.events),
     }
 }
 
 /// The same text with one byte changed, inside a JSON string value so it stays valid JSON.
 fn flip_one_byte(payload: &str) -> String {
-    let position = payload
-        .find("Telecom")
-        .or_else(|| payload.find("analyst"))
-        .unwrap()
-        + 1;
+    let position = payload.find("Telecom").or_else(|| payload.find("analyst")).unwrap() + 1;
     let mut bytes = payload.as_bytes().to_vec();
     bytes[position] = if bytes[position] == b'x' { b'y' } else { b'x' };
     let changed = String::from_utf8(bytes).unwrap();
     assert_eq!(changed.len(), payload.len());
-    assert_eq!(
-        changed
-            .bytes()
-            .zip(payload.bytes())
-            .filter(|(a, b)| a != b)
-            .count(),
-        1
-    );
+    assert_eq!(changed.bytes().zip(payload.bytes()).filter(|(a, b)| a != b).count(), 1);
     serde_json::from_str::<serde_json::Value>(&changed).unwrap();
     changed
 }
@@ -107,16 +93,10 @@ async fn appends_chain_hashes_from_genesis_with_seqs_one_to_n() {
         let stored = rows(&store, &stream).await;
         assert_eq!(stored.len(), flow.events.len());
         let mut prev = GENESIS.to_owned();
-        for (index, ((seq, prev_hash, hash, payload), event)) in
-            stored.iter().zip(&flow.events).enumerate()
-        {
+        for (index, ((seq, prev_hash, hash, payload), event)) in stored.iter().zip(&flow.events).enumerate() {
             assert_eq!(*seq, i64::try_from(index).unwrap() + 1, "seqs are 1..n");
             assert_eq!(*prev_hash, prev, "seq {seq} links to its predecessor");
-            assert_eq!(
-                *payload,
-                encode(event).unwrap(),
-                "the stored payload is the canonical encoding"
-            );
+            assert_eq!(*payload, encode(event).unwrap(), "the stored payload is the canonical encoding");
             assert_eq!(*hash, chain_hash(prev_hash, &stream, *seq, payload));
             assert_eq!(hash.len(), 64);
             prev.clone_from(hash);
@@ -126,22 +106,10 @@ async fn appends_chain_hashes_from_genesis_with_seqs_one_to_n() {
 
     // Appending nothing changes nothing and returns the head given.
     let mut tx = store.begin().await.unwrap();
-    let head = tx
-        .append_events(
-            &first.id().to_string(),
-            first.version(),
-            &first.head,
-            &[],
-            t0(),
-        )
-        .await
-        .unwrap();
+    let head = tx.append_events(&first.id().to_string(), first.version(), &first.head, &[], t0()).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(head, first.head);
-    assert_eq!(
-        rows(&store, &first.id().to_string()).await.len(),
-        first.events.len()
-    );
+    assert_eq!(rows(&store, &first.id().to_string()).await.len(), first.events.len());
 }
 
 #[tokio::test]
@@ -167,13 +135,7 @@ async fn load_events_round_trips_the_core_events_exactly() {
         assert_eq!(tx.load_events(&stream).await.unwrap(), loaded);
         tx.rollback().await.unwrap();
     }
-    assert!(
-        store
-            .load_events(&tb_id(99).to_string())
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.load_events(&tb_id(99).to_string()).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -186,43 +148,21 @@ async fn appending_at_a_stale_version_is_a_conflict() {
 
     // A writer that loaded the traceback before the acknowledgement decides against old state.
     let now = at(t0(), hours(2));
-    let command = Command::new(
-        stale.provider_of(0),
-        crate::support::upstream_answer(0, &alpha),
-    );
+    let command = Command::new(stale.provider_of(0), crate::support::upstream_answer(0, &alpha));
     let events = decide(&stale.state, command, now).unwrap();
     let stream = flow.id().to_string();
     for version in [0, stale.version()] {
         let mut tx = store.begin().await.unwrap();
-        let result = tx
-            .append_events(&stream, version, &stale.head, &events, now)
-            .await;
-        assert!(
-            matches!(result, Err(StoreError::Conflict(_))),
-            "version {version}: {result:?}"
-        );
+        let result = tx.append_events(&stream, version, &stale.head, &events, now).await;
+        assert!(matches!(result, Err(StoreError::Conflict(_))), "version {version}: {result:?}");
         tx.rollback().await.unwrap();
     }
 
     // The read model's version check catches the same writer, and the whole transaction goes.
-    let next = events
-        .iter()
-        .fold(stale.state.clone(), tracehop_core::traceback::apply);
+    let next = events.iter().fold(stale.state.clone(), tracehop_core::traceback::apply);
     let mut tx = store.begin().await.unwrap();
-    let head = tx
-        .append_events(&stream, flow.version(), &flow.head, &events, now)
-        .await
-        .unwrap();
-    let result = tx
-        .save_traceback(
-            stale.number,
-            &next,
-            Some(stale.version()),
-            &head,
-            &events,
-            now,
-        )
-        .await;
+    let head = tx.append_events(&stream, flow.version(), &flow.head, &events, now).await.unwrap();
+    let result = tx.save_traceback(stale.number, &next, Some(stale.version()), &head, &events, now).await;
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
     tx.rollback().await.unwrap();
 
@@ -241,30 +181,10 @@ async fn a_rolled_back_command_leaves_no_trace() {
     let now = at(t0(), hours(1));
     let command = Command::new(flow.provider_of(0), Action::Acknowledge { hop: HopId(0) });
     let events = decide(&flow.state, command, now).unwrap();
-    let next = events
-        .iter()
-        .fold(flow.state.clone(), tracehop_core::traceback::apply);
+    let next = events.iter().fold(flow.state.clone(), tracehop_core::traceback::apply);
     let mut tx = store.begin().await.unwrap();
-    let head = tx
-        .append_events(
-            &flow.id().to_string(),
-            flow.version(),
-            &flow.head,
-            &events,
-            now,
-        )
-        .await
-        .unwrap();
-    tx.save_traceback(
-        flow.number,
-        &next,
-        Some(flow.version()),
-        &head,
-        &events,
-        now,
-    )
-    .await
-    .unwrap();
+    let head = tx.append_events(&flow.id().to_string(), flow.version(), &flow.head, &events, now).await.unwrap();
+    tx.save_traceback(flow.number, &next, Some(flow.version()), &head, &events, now).await.unwrap();
     tx.rollback().await.unwrap();
     assert_stored(&store, &flow).await;
 
@@ -282,10 +202,7 @@ async fn verify_chains_is_clean_on_a_good_log() {
     let report = store.verify_chains().await.unwrap();
     assert_eq!(report.broken, None);
     assert_eq!(report.streams, 2);
-    assert_eq!(
-        report.events,
-        u64::try_from(first.events.len() + second.events.len()).unwrap()
-    );
+    assert_eq!(report.events, u64::try_from(first.events.len() + second.events.len()).unwrap());
 }
 
 #[tokio::test]
@@ -305,25 +222,11 @@ async fn verify_chains_names_a_changed_payload_byte() {
         )
         .await;
         let link = broken(&store).await;
-        assert_eq!(
-            (link.stream_id.as_str(), link.seq),
-            (stream.as_str(), seq),
-            "{link}"
-        );
+        assert_eq!((link.stream_id.as_str(), link.seq), (stream.as_str(), seq), "{link}");
         assert!(link.problem.contains("altered"), "{link}");
-        tamper(
-            &store,
-            "UPDATE events SET payload = $1 WHERE stream_id = $2 AND seq = $3",
-            &payload,
-            &stream,
-            seq,
-        )
-        .await;
-        assert_eq!(
-            store.verify_chains().await.unwrap().broken,
-            None,
-            "restored"
-        );
+        tamper(&store, "UPDATE events SET payload = $1 WHERE stream_id = $2 AND seq = $3", &payload, &stream, seq)
+            .await;
+        assert_eq!(store.verify_chains().await.unwrap().broken, None, "restored");
     }
 }
 
@@ -334,29 +237,11 @@ async fn verify_chains_sees_through_a_recomputed_hash() {
     let stream = second.id().to_string();
     let (seq, prev_hash, _, payload) = rows(&store, &stream).await.remove(3);
     let forged = flip_one_byte(&payload);
-    tamper(
-        &store,
-        "UPDATE events SET payload = $1 WHERE stream_id = $2 AND seq = $3",
-        &forged,
-        &stream,
-        seq,
-    )
-    .await;
+    tamper(&store, "UPDATE events SET payload = $1 WHERE stream_id = $2 AND seq = $3", &forged, &stream, seq).await;
     let rehashed = chain_hash(&prev_hash, &stream, seq, &forged);
-    tamper(
-        &store,
-        "UPDATE events SET hash = $1 WHERE stream_id = $2 AND seq = $3",
-        &rehashed,
-        &stream,
-        seq,
-    )
-    .await;
+    tamper(&store, "UPDATE events SET hash = $1 WHERE stream_id = $2 AND seq = $3", &rehashed, &stream, seq).await;
     let link = broken(&store).await;
-    assert_eq!(
-        (link.stream_id.as_str(), link.seq),
-        (stream.as_str(), seq + 1),
-        "{link}"
-    );
+    assert_eq!((link.stream_id.as_str(), link.seq), (stream.as_str(), seq + 1), "{link}");
     assert!(link.problem.contains("prev_hash"), "{link}");
 }
 
@@ -370,15 +255,8 @@ async fn verify_chains_names_a_removed_middle_event() {
         let stream = [first, second][which].id().to_string();
         delete_event(&store, &stream, missing).await;
         let link = broken(&store).await;
-        assert_eq!(
-            (link.stream_id.as_str(), link.seq),
-            (stream.as_str(), missing + 1),
-            "{link}"
-        );
-        assert!(
-            link.problem.contains(&format!("expected seq {missing}")),
-            "{link}"
-        );
+        assert_eq!((link.stream_id.as_str(), link.seq), (stream.as_str(), missing + 1), "{link}");
+        assert!(link.problem.contains(&format!("expected seq {missing}")), "{link}");
     }
 }
 
@@ -393,15 +271,8 @@ async fn verify_chains_names_a_removed_last_event() {
         delete_event(&store, &stream, last).await;
         // The chain itself is intact; the head and version recorded with the traceback are not.
         let link = broken(&store).await;
-        assert_eq!(
-            (link.stream_id.as_str(), link.seq),
-            (stream.as_str(), last),
-            "{link}"
-        );
-        assert!(
-            link.problem.contains(&format!("ends at seq {}", last - 1)),
-            "{link}"
-        );
+        assert_eq!((link.stream_id.as_str(), link.seq), (stream.as_str(), last), "{link}");
+        assert!(link.problem.contains(&format!("ends at seq {}", last - 1)), "{link}");
     }
 }
 
@@ -411,33 +282,15 @@ async fn verify_chains_names_a_rewritten_prev_hash() {
     let (first, second) = two_streams(&store).await;
     for (flow, seq) in [(&second, 5), (&first, 1)] {
         let stream = flow.id().to_string();
-        let (_, original, _, _) = rows(&store, &stream)
-            .await
-            .remove(usize::try_from(seq - 1).unwrap());
+        let (_, original, _, _) = rows(&store, &stream).await.remove(usize::try_from(seq - 1).unwrap());
         let forged = "f".repeat(64);
-        tamper(
-            &store,
-            "UPDATE events SET prev_hash = $1 WHERE stream_id = $2 AND seq = $3",
-            &forged,
-            &stream,
-            seq,
-        )
-        .await;
+        tamper(&store, "UPDATE events SET prev_hash = $1 WHERE stream_id = $2 AND seq = $3", &forged, &stream, seq)
+            .await;
         let link = broken(&store).await;
-        assert_eq!(
-            (link.stream_id.as_str(), link.seq),
-            (stream.as_str(), seq),
-            "{link}"
-        );
+        assert_eq!((link.stream_id.as_str(), link.seq), (stream.as_str(), seq), "{link}");
         assert!(link.problem.contains("prev_hash"), "{link}");
-        tamper(
-            &store,
-            "UPDATE events SET prev_hash = $1 WHERE stream_id = $2 AND seq = $3",
-            &original,
-            &stream,
-            seq,
-        )
-        .await;
+        tamper(&store, "UPDATE events SET prev_hash = $1 WHERE stream_id = $2 AND seq = $3", &original, &stream, seq)
+            .await;
         assert_eq!(store.verify_chains().await.unwrap().broken, None);
     }
 }

@@ -6,10 +6,7 @@ use tracehop_store::{ConnectOptions, Store};
 use crate::support::{count, t0};
 
 fn options() -> ConnectOptions {
-    ConnectOptions {
-        max_connections: 3,
-        sqlite_full_sync: false,
-    }
+    ConnectOptions { max_connections: 3, sqlite_full_sync: false }
 }
 
 #[tokio::test]
@@ -38,11 +35,7 @@ async fn migrating_twice_applies_nothing_the_second_time() {
         i64::try_from(tracehop_store::migration_versions().len()).unwrap()
     );
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(
-        tx.next_counter("traceback").await.unwrap(),
-        2,
-        "data survives reopening"
-    );
+    assert_eq!(tx.next_counter("traceback").await.unwrap(), 2, "data survives reopening");
     tx.commit().await.unwrap();
     store.ping().await.unwrap();
 }
@@ -87,14 +80,7 @@ async fn concurrent_migrators_both_succeed_and_apply_once() {
             tx.commit().await.unwrap();
             assert!(store.job_counts(t0()).await.is_ok());
         }
-        assert_eq!(
-            count(
-                &stores[1],
-                "SELECT value FROM counters WHERE name = 'migrated'"
-            )
-            .await,
-            4
-        );
+        assert_eq!(count(&stores[1], "SELECT value FROM counters WHERE name = 'migrated'").await, 4);
         for store in &stores {
             store.close().await;
         }

@@ -41,19 +41,11 @@ async fn set_affiliates(store: &Store, provider: &str, affiliates: &[&str]) -> u
 }
 
 async fn entities(store: &Store) -> Vec<(String, String)> {
-    store
-        .list_providers()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| (p.id.to_string(), p.entity_id.to_string()))
-        .collect()
+    store.list_providers().await.unwrap().into_iter().map(|p| (p.id.to_string(), p.entity_id.to_string())).collect()
 }
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
-        .collect()
+    list.iter().map(|(a, b)| ((*a).to_owned(), (*b).to_owned())).collect()
 }
 
 async fn profile(store: &Store, id: &str) -> Option<ProviderProfile> {
@@ -67,65 +59,29 @@ async fn profile(store: &Store, id: &str) -> Option<ProviderProfile> {
 async fn upsert_inserts_then_updates_a_provider() {
     let (_db, store) = fresh().await;
     let mut gateway = input("G", "US");
-    gateway.details =
-        serde_json::json!({"dba": ["G Voice"], "frn": "0012345678", "rmd": {"filed": true}});
+    gateway.details = serde_json::json!({"dba": ["G Voice"], "frn": "0012345678", "rmd": {"filed": true}});
     gateway.business_hours = chicago_hours();
     let mut overridden = input("R", "US");
-    overridden.foreign = Some((
-        true,
-        ForeignSource::Rmd,
-        Some("RMD lists a foreign address".into()),
-    ));
-    upsert(
-        &store,
-        &[gateway.clone(), input("F", "GB"), overridden],
-        t0(),
-    )
-    .await;
+    overridden.foreign = Some((true, ForeignSource::Rmd, Some("RMD lists a foreign address".into())));
+    upsert(&store, &[gateway.clone(), input("F", "GB"), overridden], t0()).await;
 
     let record = store.provider(&pid("G")).await.unwrap().unwrap();
-    assert_eq!(
-        (record.name.as_str(), record.country, record.foreign),
-        ("G Networks", Country::US, false)
-    );
-    assert_eq!(
-        (
-            record.foreign_source,
-            record.foreign_override_reason.as_deref()
-        ),
-        (ForeignSource::Country, None)
-    );
-    assert_eq!(
-        record.entity_id,
-        EntityId(pid("G")),
-        "a new provider is its own entity"
-    );
+    assert_eq!((record.name.as_str(), record.country, record.foreign), ("G Networks", Country::US, false));
+    assert_eq!((record.foreign_source, record.foreign_override_reason.as_deref()), (ForeignSource::Country, None));
+    assert_eq!(record.entity_id, EntityId(pid("G")), "a new provider is its own entity");
     assert_eq!(record.business_hours, chicago_hours());
     assert_eq!(record.details, gateway.details);
     assert_eq!((record.created_at, record.updated_at), (t0(), t0()));
     assert_eq!(
-        (
-            record.verified,
-            record.deemed_receipt,
-            record.separate_treatment,
-            record.merged_into
-        ),
+        (record.verified, record.deemed_receipt, record.separate_treatment, record.merged_into),
         (true, false, false, None)
     );
     let foreign = store.provider(&pid("F")).await.unwrap().unwrap();
     assert!(foreign.foreign, "foreign by its country");
     let rmd = store.provider(&pid("R")).await.unwrap().unwrap();
     assert_eq!(
-        (
-            rmd.foreign,
-            rmd.foreign_source,
-            rmd.foreign_override_reason.as_deref()
-        ),
-        (
-            true,
-            ForeignSource::Rmd,
-            Some("RMD lists a foreign address")
-        )
+        (rmd.foreign, rmd.foreign_source, rmd.foreign_override_reason.as_deref()),
+        (true, ForeignSource::Rmd, Some("RMD lists a foreign address"))
     );
     assert!(store.provider(&pid("nobody")).await.unwrap().is_none());
 
@@ -141,23 +97,14 @@ async fn upsert_inserts_then_updates_a_provider() {
     let later = at(t0(), hours(5));
     upsert(&store, &[renamed.clone()], later).await;
     let record = store.provider(&pid("G")).await.unwrap().unwrap();
-    assert_eq!(
-        (record.name.as_str(), record.country.code(), record.foreign),
-        ("G Networks West", "PR", false)
-    );
+    assert_eq!((record.name.as_str(), record.country.code(), record.foreign), ("G Networks West", "PR", false));
     assert_eq!((record.deemed_receipt, record.verified), (true, false));
     assert_eq!(record.business_hours, BusinessHours::default());
     assert_eq!(record.details, renamed.details);
     assert_eq!((record.created_at, record.updated_at), (t0(), later));
     assert_eq!(record.entity_id, EntityId(pid("G")));
 
-    let ids: Vec<String> = store
-        .list_providers()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.id.to_string())
-        .collect();
+    let ids: Vec<String> = store.list_providers().await.unwrap().into_iter().map(|p| p.id.to_string()).collect();
     assert_eq!(ids, ["F", "G", "R"]);
 }
 
@@ -168,32 +115,13 @@ async fn common_control_groups_us_affiliates_into_one_entity() {
     separate.separate_treatment = true;
     upsert(
         &store,
-        &[
-            input("G", "US"),
-            input("G2", "US"),
-            input("GF", "GB"),
-            input("G3", "US"),
-            separate,
-            input("A", "US"),
-        ],
+        &[input("G", "US"), input("G2", "US"), input("GF", "GB"), input("G3", "US"), separate, input("A", "US")],
         t0(),
     )
     .await;
-    assert_eq!(
-        set_affiliates(&store, "G", &["G2", "GF"]).await,
-        1,
-        "G2 joins G"
-    );
-    assert_eq!(
-        set_affiliates(&store, "GF", &["G3"]).await,
-        1,
-        "G3 joins G through the foreign GF"
-    );
-    assert_eq!(
-        set_affiliates(&store, "S", &["G"]).await,
-        0,
-        "S asked to stand alone"
-    );
+    assert_eq!(set_affiliates(&store, "G", &["G2", "GF"]).await, 1, "G2 joins G");
+    assert_eq!(set_affiliates(&store, "GF", &["G3"]).await, 1, "G3 joins G through the foreign GF");
+    assert_eq!(set_affiliates(&store, "S", &["G"]).await, 0, "S asked to stand alone");
     assert_eq!(
         set_affiliates(&store, "A", &["UNKNOWN"]).await,
         0,
@@ -201,14 +129,7 @@ async fn common_control_groups_us_affiliates_into_one_entity() {
     );
     assert_eq!(
         entities(&store).await,
-        pairs(&[
-            ("A", "A"),
-            ("G", "G"),
-            ("G2", "G"),
-            ("G3", "G"),
-            ("GF", "GF"),
-            ("S", "S")
-        ])
+        pairs(&[("A", "A"), ("G", "G"), ("G2", "G"), ("G3", "G"), ("GF", "GF"), ("S", "S")])
     );
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.recompute_entities().await.unwrap(), 0, "nothing changed");
@@ -216,49 +137,30 @@ async fn common_control_groups_us_affiliates_into_one_entity() {
 
     // Links count in both directions.
     let names = |ids: Vec<ProviderId>| ids.into_iter().map(|id| id.to_string()).collect::<Vec<_>>();
-    assert_eq!(
-        names(store.affiliates(&pid("G")).await.unwrap()),
-        ["G2", "GF", "S"]
-    );
+    assert_eq!(names(store.affiliates(&pid("G")).await.unwrap()), ["G2", "GF", "S"]);
     assert_eq!(names(store.affiliates(&pid("G2")).await.unwrap()), ["G"]);
 
     // The engine sees the entity.
     let g2 = profile(&store, "G2").await.unwrap();
     assert_eq!(g2.entity, EntityId(pid("G")));
-    assert_eq!(
-        profile(&store, "GF").await.unwrap().entity,
-        EntityId(pid("GF"))
-    );
+    assert_eq!(profile(&store, "GF").await.unwrap().entity, EntityId(pid("GF")));
 
     // set_affiliates replaces: G drops its links, and the group falls apart.
     assert_eq!(set_affiliates(&store, "G", &[]).await, 2);
     assert_eq!(
         entities(&store).await,
-        pairs(&[
-            ("A", "A"),
-            ("G", "G"),
-            ("G2", "G2"),
-            ("G3", "G3"),
-            ("GF", "GF"),
-            ("S", "S")
-        ])
+        pairs(&[("A", "A"), ("G", "G"), ("G2", "G2"), ("G3", "G3"), ("GF", "GF"), ("S", "S")])
     );
     assert_eq!(names(store.affiliates(&pid("G")).await.unwrap()), ["S"]);
 
     // A provider that turns foreign leaves its entity on the next recompute.
     set_affiliates(&store, "G2", &["G3"]).await;
-    assert_eq!(
-        entities(&store).await[2..4],
-        pairs(&[("G2", "G2"), ("G3", "G2")])[..]
-    );
+    assert_eq!(entities(&store).await[2..4], pairs(&[("G2", "G2"), ("G3", "G2")])[..]);
     upsert(&store, &[input("G2", "CA")], at(t0(), hours(1))).await;
     let mut tx = store.begin().await.unwrap();
     assert_eq!(tx.recompute_entities().await.unwrap(), 1);
     tx.commit().await.unwrap();
-    assert_eq!(
-        entities(&store).await[2..4],
-        pairs(&[("G2", "G2"), ("G3", "G3")])[..]
-    );
+    assert_eq!(entities(&store).await[2..4], pairs(&[("G2", "G2"), ("G3", "G3")])[..]);
 }
 
 #[tokio::test]
@@ -302,19 +204,9 @@ async fn contacts_round_trip_and_decide_whether_a_provider_is_contactable() {
         business_hours: None,
     };
     set(phone_only.clone()).await;
-    assert!(
-        !profile(&store, "C").await.unwrap().contactable,
-        "a phone number is not enough"
-    );
-    set(Contact {
-        email: Some(String::new()),
-        ..phone_only.clone()
-    })
-    .await;
-    assert!(
-        !profile(&store, "C").await.unwrap().contactable,
-        "an empty email is not one"
-    );
+    assert!(!profile(&store, "C").await.unwrap().contactable, "a phone number is not enough");
+    set(Contact { email: Some(String::new()), ..phone_only.clone() }).await;
+    assert!(!profile(&store, "C").await.unwrap().contactable, "an empty email is not one");
 
     let backup = Contact {
         role: ContactRole::Backup,
@@ -331,31 +223,15 @@ async fn contacts_round_trip_and_decide_whether_a_provider_is_contactable() {
         }),
     };
     set(backup.clone()).await;
-    assert!(
-        profile(&store, "C").await.unwrap().contactable,
-        "any contact with an email makes it reachable"
-    );
-    let primary = Contact {
-        email: Some("noc@c.example".into()),
-        title: Some("NOC".into()),
-        ..phone_only
-    };
+    assert!(profile(&store, "C").await.unwrap().contactable, "any contact with an email makes it reachable");
+    let primary = Contact { email: Some("noc@c.example".into()), title: Some("NOC".into()), ..phone_only };
     set(primary.clone()).await;
-    assert_eq!(
-        store.contacts(&pid("C")).await.unwrap(),
-        [primary, backup],
-        "primary first; a second set replaces"
-    );
+    assert_eq!(store.contacts(&pid("C")).await.unwrap(), [primary, backup], "primary first; a second set replaces");
     assert!(store.contacts(&pid("D")).await.unwrap().is_empty());
     assert!(!profile(&store, "D").await.unwrap().contactable);
 
     // A traceback started from the directory's profile records it as it was.
-    let flow = Flow::start(
-        &store,
-        start(tb_id(1), &profile(&store, "C").await.unwrap()),
-        t0(),
-    )
-    .await;
+    let flow = Flow::start(&store, start(tb_id(1), &profile(&store, "C").await.unwrap()), t0()).await;
     assert_stored(&store, &flow).await;
     assert_eq!(flow.hop(0).provider, profile(&store, "C").await.unwrap());
     assert_eq!(flow.hop(0).requests, 1);
@@ -375,11 +251,7 @@ async fn counters_increase_by_one_per_name() {
     tx.rollback().await.unwrap();
 
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(
-        tx.next_counter("traceback").await.unwrap(),
-        3,
-        "a rolled-back number is handed out again"
-    );
+    assert_eq!(tx.next_counter("traceback").await.unwrap(), 3, "a rolled-back number is handed out again");
     assert_eq!(tx.next_counter("incident").await.unwrap(), 2);
     tx.commit().await.unwrap();
 }

@@ -11,8 +11,8 @@ use tracehop_core::number::PhoneNumber;
 use tracehop_core::provider::{ProviderId, ProviderProfile};
 use tracehop_core::traceback::command::{Action, Start};
 use tracehop_core::traceback::{
-    Actor, CallFacts, Category, Command, Customer, Event, Evidence, Hop, HopId, NotFoundReason,
-    Rejection, Reply, Traceback, TracebackId, TracebackPolicy, apply, decide,
+    Actor, CallFacts, Category, Command, Customer, Event, Evidence, Hop, HopId, NotFoundReason, Rejection, Reply,
+    Traceback, TracebackId, TracebackPolicy, apply, decide,
 };
 use tracehop_store::events::GENESIS;
 use tracehop_store::testing::TestDatabase;
@@ -74,11 +74,7 @@ pub fn us(id: &str) -> ProviderProfile {
 
 /// A provider based in `country`, foreign by its country.
 pub fn abroad(id: &str, country: &str) -> ProviderProfile {
-    let profile = ProviderProfile::standalone(
-        pid(id),
-        format!("{id} Carrier"),
-        Country::parse(country).unwrap(),
-    );
+    let profile = ProviderProfile::standalone(pid(id), format!("{id} Carrier"), Country::parse(country).unwrap());
     assert!(profile.foreign);
     profile
 }
@@ -98,15 +94,11 @@ pub fn chicago_hours() -> BusinessHours {
 
 /// A traceback id whose text order has nothing to do with `n`'s order.
 pub fn tb_id(n: u128) -> TracebackId {
-    TracebackId(Uuid::from_u128(
-        n.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835) ^ 0x5A5A,
-    ))
+    TracebackId(Uuid::from_u128(n.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835) ^ 0x5A5A))
 }
 
 pub fn staff() -> Actor {
-    Actor::Staff {
-        user: "analyst".into(),
-    }
+    Actor::Staff { user: "analyst".into() }
 }
 
 /// The command that starts a domestic traceback at `terminating`.
@@ -152,22 +144,10 @@ impl Flow {
         let mut tx = store.begin().await.unwrap();
         let number = tx.next_counter("traceback").await.unwrap();
         let id = state.header.as_ref().unwrap().id.to_string();
-        let head = tx
-            .append_events(&id, 0, GENESIS, &events, now)
-            .await
-            .unwrap();
-        tx.save_traceback(number, &state, None, &head, &events, now)
-            .await
-            .unwrap();
+        let head = tx.append_events(&id, 0, GENESIS, &events, now).await.unwrap();
+        tx.save_traceback(number, &state, None, &head, &events, now).await.unwrap();
         tx.commit().await.unwrap();
-        Self {
-            number,
-            state,
-            events,
-            head,
-            updated_at: now,
-            now,
-        }
+        Self { number, state, events, head, updated_at: now, now }
     }
 
     pub fn id(&self) -> TracebackId {
@@ -183,12 +163,7 @@ impl Flow {
     }
 
     /// Decides `command` at `now`; an accepted one is stored in one transaction.
-    pub async fn try_run(
-        &mut self,
-        store: &Store,
-        command: Command,
-        now: Timestamp,
-    ) -> Result<Vec<Event>, Rejection> {
+    pub async fn try_run(&mut self, store: &Store, command: Command, now: Timestamp) -> Result<Vec<Event>, Rejection> {
         let events = decide(&self.state, command, now)?;
         if events.is_empty() {
             return Ok(events);
@@ -196,20 +171,8 @@ impl Flow {
         let next = events.iter().fold(self.state.clone(), apply);
         let id = self.id().to_string();
         let mut tx = store.begin().await.unwrap();
-        let head = tx
-            .append_events(&id, self.version(), &self.head, &events, now)
-            .await
-            .unwrap();
-        tx.save_traceback(
-            self.number,
-            &next,
-            Some(self.version()),
-            &head,
-            &events,
-            now,
-        )
-        .await
-        .unwrap();
+        let head = tx.append_events(&id, self.version(), &self.head, &events, now).await.unwrap();
+        tx.save_traceback(self.number, &next, Some(self.version()), &head, &events, now).await.unwrap();
         tx.commit().await.unwrap();
         self.state = next;
         self.events.extend(events.iter().cloned());
@@ -228,28 +191,16 @@ impl Flow {
 
     /// The actor of a hop's provider.
     pub fn provider_of(&self, hop: u32) -> Actor {
-        Actor::Provider {
-            provider: self.hop(hop).provider.id.clone(),
-            user: "noc".into(),
-        }
+        Actor::Provider { provider: self.hop(hop).provider.id.clone(), user: "noc".into() }
     }
 
     pub async fn acknowledge(&mut self, store: &Store, hop: u32, now: Timestamp) {
-        let command = Command::new(
-            self.provider_of(hop),
-            Action::Acknowledge { hop: HopId(hop) },
-        );
+        let command = Command::new(self.provider_of(hop), Action::Acknowledge { hop: HopId(hop) });
         self.run(store, command, now).await;
     }
 
     /// The provider of `hop` names `upstream`.
-    pub async fn name(
-        &mut self,
-        store: &Store,
-        hop: u32,
-        upstream: &ProviderProfile,
-        now: Timestamp,
-    ) {
+    pub async fn name(&mut self, store: &Store, hop: u32, upstream: &ProviderProfile, now: Timestamp) {
         let command = Command::new(self.provider_of(hop), upstream_answer(hop, upstream));
         self.run(store, command, now).await;
     }
@@ -261,18 +212,9 @@ impl Flow {
 
     /// The platform's respond-by timer of `hop` fires just after the deadline.
     pub async fn expire(&mut self, store: &Store, hop: u32) {
-        let due = self
-            .hop(hop)
-            .request
-            .unwrap()
-            .missed_at(DeadlineKind::RespondBy);
-        let command = Command::new(
-            Actor::System,
-            Action::DeadlineElapsed {
-                hop: HopId(hop),
-                deadline: DeadlineKind::RespondBy,
-            },
-        );
+        let due = self.hop(hop).request.unwrap().missed_at(DeadlineKind::RespondBy);
+        let command =
+            Command::new(Actor::System, Action::DeadlineElapsed { hop: HopId(hop), deadline: DeadlineKind::RespondBy });
         self.run(store, command, due).await;
     }
 
@@ -300,10 +242,7 @@ pub fn originated_answer(hop: u32) -> Action {
     Action::Answer {
         hop: HopId(hop),
         reply: Box::new(Reply::Originated {
-            customer: Customer {
-                name: "Dialer LLC".into(),
-                ..Customer::default()
-            },
+            customer: Customer { name: "Dialer LLC".into(), ..Customer::default() },
             mitigation: None,
             attestation: None,
             right_to_use: None,
@@ -314,10 +253,7 @@ pub fn originated_answer(hop: u32) -> Action {
 pub fn not_found_answer(hop: u32) -> Action {
     Action::Answer {
         hop: HopId(hop),
-        reply: Box::new(Reply::NotFound {
-            reason: NotFoundReason::NotInRecords,
-            explanation: None,
-        }),
+        reply: Box::new(Reply::NotFound { reason: NotFoundReason::NotInRecords, explanation: None }),
     }
 }
 
@@ -332,11 +268,7 @@ pub fn expected_hop(state: &Traceback, hop: &Hop) -> HopRecord {
         entity_id: hop.provider.entity.to_string(),
         named_by: hop.named_by.map(|h| i64::from(h.0)),
         state: hop.state.name().to_owned(),
-        labels: state
-            .labels(hop.id)
-            .into_iter()
-            .map(|l| l.name().to_owned())
-            .collect(),
+        labels: state.labels(hop.id).into_iter().map(|l| l.name().to_owned()).collect(),
         in_path: state.in_path(hop.id),
         requests: i64::from(hop.requests),
         notified_at: hop.request.map(|r| r.notified_at),
@@ -382,13 +314,7 @@ pub fn expected_record(flow: &Flow) -> TracebackRecord {
 }
 
 pub async fn record_of(store: &Store, flow: &Flow) -> TracebackRecord {
-    let all = store
-        .list_tracebacks(&TracebackFilter {
-            limit: 1000,
-            ..TracebackFilter::default()
-        })
-        .await
-        .unwrap();
+    let all = store.list_tracebacks(&TracebackFilter { limit: 1000, ..TracebackFilter::default() }).await.unwrap();
     let id = flow.id().to_string();
     all.into_iter().find(|r| r.id == id).unwrap()
 }
@@ -397,13 +323,7 @@ pub async fn record_of(store: &Store, flow: &Flow) -> TracebackRecord {
 /// traceback row and every hop row.
 pub async fn assert_stored(store: &Store, flow: &Flow) {
     let id = flow.id();
-    let stored: Vec<Event> = store
-        .load_events(&id.to_string())
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
+    let stored: Vec<Event> = store.load_events(&id.to_string()).await.unwrap().into_iter().map(|e| e.event).collect();
     assert_eq!(stored, flow.events, "event log of {id}");
 
     let snapshot = store.traceback_snapshot(id).await.unwrap().unwrap();
@@ -413,25 +333,11 @@ pub async fn assert_stored(store: &Store, flow: &Flow) {
     assert_eq!(snapshot.head_hash, flow.head);
     assert_eq!(snapshot.number, flow.number);
 
-    assert_eq!(
-        record_of(store, flow).await,
-        expected_record(flow),
-        "traceback row of {id}"
-    );
+    assert_eq!(record_of(store, flow).await, expected_record(flow), "traceback row of {id}");
 
     let rows = store.hops_of(&id.to_string()).await.unwrap();
-    let expected: Vec<HopRecord> = flow
-        .state
-        .hops
-        .iter()
-        .map(|hop| expected_hop(&flow.state, hop))
-        .collect();
-    assert_eq!(
-        rows,
-        expected,
-        "hop rows of {id} after {} events",
-        flow.events.len()
-    );
+    let expected: Vec<HopRecord> = flow.state.hops.iter().map(|hop| expected_hop(&flow.state, hop)).collect();
+    assert_eq!(rows, expected, "hop rows of {id} after {} events", flow.events.len());
 }
 
 /// Microseconds, as cursors take them.

@@ -37,16 +37,9 @@ async fn users_are_inserted_and_found_by_username() {
     tx.commit().await.unwrap();
 
     assert_eq!(store.user_by_username("dana").await.unwrap(), Some(staff));
-    assert_eq!(
-        store.user_by_username("gnoc").await.unwrap(),
-        Some(provider_user)
-    );
+    assert_eq!(store.user_by_username("gnoc").await.unwrap(), Some(provider_user));
     assert_eq!(store.user_by_username("nobody").await.unwrap(), None);
-    assert_eq!(
-        store.user_by_username("DANA").await.unwrap(),
-        None,
-        "usernames match exactly"
-    );
+    assert_eq!(store.user_by_username("DANA").await.unwrap(), None, "usernames match exactly");
 }
 
 #[tokio::test]
@@ -57,19 +50,10 @@ async fn a_duplicate_username_is_a_conflict() {
     tx.insert_user(&first).await.unwrap();
     tx.commit().await.unwrap();
 
-    for duplicate in [
-        user("u-2", "dana"),
-        UserRecord {
-            username: "dana2".into(),
-            ..user("u-1", "x")
-        },
-    ] {
+    for duplicate in [user("u-2", "dana"), UserRecord { username: "dana2".into(), ..user("u-1", "x") }] {
         let mut tx = store.begin().await.unwrap();
         let result = tx.insert_user(&duplicate).await;
-        assert!(
-            matches!(result, Err(StoreError::Conflict(_))),
-            "{duplicate:?}: {result:?}"
-        );
+        assert!(matches!(result, Err(StoreError::Conflict(_))), "{duplicate:?}: {result:?}");
         tx.rollback().await.unwrap();
     }
     assert_eq!(store.user_by_username("dana").await.unwrap(), Some(first));

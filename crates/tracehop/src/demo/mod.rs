@@ -18,7 +18,10 @@ use tracehop_app::accounts::{NewUser, Role};
 use tracehop_app::directory::ProviderSpec;
 use tracehop_app::traceback::StartRequest;
 use tracehop_app::worker::Worker;
-use tracehop_app::{App, Clock, ManualClock, SystemClock};
+use tracehop_app::mail::MailConfig;
+use tracehop_app::principal::{Principal, StaffRole};
+use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
+use tracehop_app::{App, Clock, Mailer, ManualClock, SystemClock};
 use tracehop_core::calendar::{BusinessHours, BusinessHoursSpec, Holidays};
 use tracehop_core::country::Country;
 use tracehop_core::number::PhoneNumber;
@@ -38,49 +41,47 @@ pub async fn run(config: &Config, dir: &Path, port: u16, fresh: bool) -> anyhow:
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let database = dir.join("tracehop.db");
     if fresh {
-        for name in [
-            "tracehop.db",
-            "tracehop.db-wal",
-            "tracehop.db-shm",
-            ACCOUNTS_FILE,
-        ] {
+        for name in ["tracehop.db", "tracehop.db-wal", "tracehop.db-shm", ACCOUNTS_FILE] {
             std::fs::remove_file(dir.join(name)).ok();
         }
     }
     let existed = database.exists();
     let url = DatabaseUrl::Sqlite { path: database };
-    let store = Store::open(&url, &config.connect_options())
-        .await
-        .with_context(|| format!("opening {url}"))?;
+    let store = Store::open(&url, &config.connect_options()).await.with_context(|| format!("opening {url}"))?;
     let accounts_path = dir.join(ACCOUNTS_FILE);
+    // Notification email goes to .eml files beside the database.
+    let mail = MailConfig {
+        from: "tracehop demo <traceback@tracehop-demo.example>".to_owned(),
+        transport: "files".to_owned(),
+        dir: Some(dir.join("mail")),
+        ..MailConfig::default()
+    };
+    let mailer = Mailer::from_config(&mail).map_err(|e| anyhow::anyhow!(e))?;
     let summary = if existed {
         "an existing demo world (use --fresh for a new one)".to_owned()
     } else {
-        let app = seed(&store, config).await?;
-        let accounts = create_accounts(&app).await?;
-        std::fs::write(&accounts_path, &accounts)
-            .with_context(|| format!("writing {}", accounts_path.display()))?;
+        let app = seed(&store, config, &mailer).await?;
+        let mut accounts = create_accounts(&app).await?;
+        accounts.push_str(&create_tokens(&app).await?);
+        std::fs::write(&accounts_path, &accounts).with_context(|| format!("writing {}", accounts_path.display()))?;
         let counts = store.count_tracebacks_by_status(None).await?;
-        let described: Vec<String> = counts
-            .iter()
-            .map(|(status, n)| format!("{n} {status}"))
-            .collect();
-        format!(
-            "{} providers, tracebacks: {}",
-            PROVIDERS.len(),
-            described.join(", ")
-        )
+        let described: Vec<String> = counts.iter().map(|(status, n)| format!("{n} {status}")).collect();
+        format!("{} providers, tracebacks: {}", PROVIDERS.len(), described.join(", "))
     };
     let accounts = std::fs::read_to_string(&accounts_path)
         .unwrap_or_else(|_| "  (accounts file missing; run with --fresh)\n".to_owned());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let app = App::new(store, clock, config.policy.clone());
+    let mut settings = config.policy.clone();
+    settings.public_url = format!("http://127.0.0.1:{port}");
+    let app = App::with_mailer(store, clock, settings, mailer);
     let bind = format!("127.0.0.1:{port}");
     crate::serve::run(app, &bind, true, |address| {
         println!("tracehop demo: {summary}");
         println!("  database: {url}");
-        println!("  demo accounts (fictional, for this machine only):");
+        println!("  outgoing mail: {}", dir.join("mail").display());
+        println!("  demo accounts and API tokens (fictional, for this machine only):");
         print!("{accounts}");
+        println!("  API reference: http://{address}/api/v1/docs");
         println!("  serving on http://{address}  (Ctrl-C to stop)");
     })
     .await
@@ -96,26 +97,12 @@ fn hours(zone: &str, open: &str, close: &str) -> anyhow::Result<BusinessHours> {
     })?)
 }
 
-fn contact(
-    role: ContactRole,
-    id: &str,
-    name: &str,
-    index: usize,
-    hours: &BusinessHours,
-) -> Contact {
+fn contact(role: ContactRole, id: &str, name: &str, index: usize, hours: &BusinessHours) -> Contact {
     let (person, title, mailbox, line) = match role {
-        ContactRole::Primary => (
-            format!("{name} Traceback Desk"),
-            "Fraud Operations Manager",
-            "traceback",
-            100 + index % 100,
-        ),
-        ContactRole::Backup => (
-            format!("{name} Network Operations"),
-            "NOC Lead",
-            "noc",
-            (150 + index) % 200,
-        ),
+        ContactRole::Primary => {
+            (format!("{name} Traceback Desk"), "Fraud Operations Manager", "traceback", 100 + index % 100)
+        }
+        ContactRole::Backup => (format!("{name} Network Operations"), "NOC Lead", "noc", (150 + index) % 200),
     };
     Contact {
         role,
@@ -128,9 +115,7 @@ fn contact(
 }
 
 async fn save_directory(app: &App) -> anyhow::Result<()> {
-    for (index, (id, name, country, zone, deemed, affiliates, separate)) in
-        PROVIDERS.iter().enumerate()
-    {
+    for (index, (id, name, country, zone, deemed, affiliates, separate)) in PROVIDERS.iter().enumerate() {
         let id_value = ProviderId::new(*id)?;
         let mut input = ProviderInput::new(id_value.clone(), *name, Country::parse(country)?);
         input.business_hours = hours(zone, "08:00", "17:00")?;
@@ -140,26 +125,18 @@ async fn save_directory(app: &App) -> anyhow::Result<()> {
             contact(ContactRole::Primary, id, name, index, &input.business_hours),
             contact(ContactRole::Backup, id, name, index, &input.business_hours),
         ];
-        let affiliates = affiliates
-            .iter()
-            .map(|a| ProviderId::new(*a))
-            .collect::<Result<Vec<_>, _>>()?;
-        app.save_provider(&ProviderSpec {
-            provider: input,
-            affiliates,
-            contacts,
-        })
-        .await?;
+        let affiliates = affiliates.iter().map(|a| ProviderId::new(*a)).collect::<Result<Vec<_>, _>>()?;
+        app.save_provider(&ProviderSpec { provider: input, affiliates, contacts }).await?;
     }
     Ok(())
 }
 
 /// Builds the directory and walks every script from its start to now.
-async fn seed(store: &Store, config: &Config) -> anyhow::Result<App> {
+async fn seed(store: &Store, config: &Config, mailer: &Mailer) -> anyhow::Result<App> {
     let now = SystemClock.now();
     let earliest = SCRIPTS.iter().map(|s| s.hours_ago).max().unwrap_or(0) + 1;
     let clock = Arc::new(ManualClock::new(now - SignedDuration::from_hours(earliest)));
-    let app = App::new(store.clone(), clock.clone(), config.policy.clone());
+    let app = App::with_mailer(store.clone(), clock.clone(), config.policy.clone(), mailer.clone());
     let worker = Worker::new(app.clone(), "demo-history");
     save_directory(&app).await?;
 
@@ -173,11 +150,7 @@ async fn seed(store: &Store, config: &Config) -> anyhow::Result<App> {
         let start = now - SignedDuration::from_hours(script.hours_ago);
         timeline.push((start, index, None));
         for (step, (minutes, _)) in script.steps.iter().enumerate() {
-            timeline.push((
-                start + SignedDuration::from_mins(*minutes),
-                index,
-                Some(step),
-            ));
+            timeline.push((start + SignedDuration::from_mins(*minutes), index, Some(step)));
         }
     }
     timeline.sort_by_key(|(at, index, step)| (*at, *index, *step));
@@ -193,11 +166,7 @@ async fn seed(store: &Store, config: &Config) -> anyhow::Result<App> {
                     calling: PhoneNumber::parse(script.calling),
                     called: PhoneNumber::parse(script.called),
                     call_time: at - SignedDuration::from_hours(20),
-                    sip_call_id: Some(format!(
-                        "{}@sbc.{}.example",
-                        app.new_id().simple(),
-                        script.terminating
-                    )),
+                    sip_call_id: Some(format!("{}@sbc.{}.example", app.new_id().simple(), script.terminating)),
                     campaign_label: Some(script.campaign.to_owned()),
                     basis_summary: Some(script.basis.to_owned()),
                     recording: None,
@@ -211,11 +180,7 @@ async fn seed(store: &Store, config: &Config) -> anyhow::Result<App> {
                     campaign: None,
                 };
                 started[index] = Some(
-                    staff
-                        .start(request)
-                        .await
-                        .with_context(|| format!("starting demo traceback {index}"))?
-                        .traceback,
+                    staff.start(request).await.with_context(|| format!("starting demo traceback {index}"))?.traceback,
                 );
             }
             Some(step) => {
@@ -236,21 +201,13 @@ async fn action_of(app: &App, traceback: TracebackId, step: &Step) -> anyhow::Re
     let text = |s: &str| s.to_owned();
     Ok(match step {
         Step::Acknowledge(p) => Action::Acknowledge { provider: text(p) },
-        Step::Upstream(p, upstream) => Action::Respond {
-            provider: text(p),
-            reply: ReplySpec::Upstream {
-                provider: text(upstream),
-            },
-        },
+        Step::Upstream(p, upstream) => {
+            Action::Respond { provider: text(p), reply: ReplySpec::Upstream { provider: text(upstream) } }
+        }
         Step::UpstreamNew(p, name, email) => {
             let contact = serde_json::json!({ "name": name, "country": "US", "email": email, "contact_name": "Network Operations" });
-            let serde_json::Value::Object(contact) = contact else {
-                unreachable!("a JSON object literal")
-            };
-            Action::Respond {
-                provider: text(p),
-                reply: ReplySpec::UpstreamNew { contact },
-            }
+            let serde_json::Value::Object(contact) = contact else { unreachable!("a JSON object literal") };
+            Action::Respond { provider: text(p), reply: ReplySpec::UpstreamNew { contact } }
         }
         Step::Originated(p, customer, country) => {
             let details = serde_json::json!({
@@ -258,107 +215,55 @@ async fn action_of(app: &App, traceback: TracebackId, step: &Step) -> anyhow::Re
                 "mitigation": { "action": "terminated", "note": "Account suspended pending review." },
                 "attestation": "A",
             });
-            let serde_json::Value::Object(details) = details else {
-                unreachable!("a JSON object literal")
-            };
-            Action::Respond {
-                provider: text(p),
-                reply: ReplySpec::Originated { details },
-            }
+            let serde_json::Value::Object(details) = details else { unreachable!("a JSON object literal") };
+            Action::Respond { provider: text(p), reply: ReplySpec::Originated { details } }
         }
         Step::NotFound(p, not_ours) => Action::Respond {
             provider: text(p),
             reply: ReplySpec::NotFound {
-                reason: if *not_ours {
-                    "not_our_call"
-                } else {
-                    "not_in_records"
-                }
-                .to_owned(),
+                reason: if *not_ours { "not_our_call" } else { "not_in_records" }.to_owned(),
                 explanation: Some("No matching CDR in the window given.".to_owned()),
             },
         },
-        Step::Dispute(p, grounds) => Action::Dispute {
-            provider: text(p),
-            grounds: text(grounds),
-        },
-        Step::ReviewDispute(p, accept) => Action::Staff(StaffAction::ReviewDispute {
-            provider: text(p),
-            accept: *accept,
-        }),
-        Step::StrikeExempt(reason) => Action::Staff(StaffAction::MarkStrikeExempt {
-            reason: text(reason),
-            category: None,
-        }),
-        Step::Close(reason) => Action::Staff(StaffAction::Close {
-            reason: text(reason),
-        }),
+        Step::Dispute(p, grounds) => Action::Dispute { provider: text(p), grounds: text(grounds) },
+        Step::ReviewDispute(p, accept) => {
+            Action::Staff(StaffAction::ReviewDispute { provider: text(p), accept: *accept })
+        }
+        Step::StrikeExempt(reason) => {
+            Action::Staff(StaffAction::MarkStrikeExempt { reason: text(reason), category: None })
+        }
+        Step::Close(reason) => Action::Staff(StaffAction::Close { reason: text(reason) }),
         Step::Redirect(p) => Action::Staff(StaffAction::Redirect { provider: text(p) }),
         Step::Extend(p, extra_hours) => {
             let (_, state) = app.traceback(traceback).await?;
-            let hop = state
-                .latest_hop_of(&ProviderId::new(*p)?)
-                .context("extending a provider without a hop")?;
-            let current = hop
-                .request
-                .context("extending a hop never notified")?
-                .respond_by;
+            let hop = state.latest_hop_of(&ProviderId::new(*p)?).context("extending a provider without a hop")?;
+            let current = hop.request.context("extending a hop never notified")?.respond_by;
             Action::Staff(StaffAction::Extend {
                 provider: text(p),
                 to: current + SignedDuration::from_hours(*extra_hours),
             })
         }
-        Step::Comment(p, words) => Action::Comment {
-            provider: None,
-            hop: Some(text(p)),
-            text: text(words),
-            shared: true,
-        },
+        Step::Comment(p, words) => {
+            Action::Comment { provider: None, hop: Some(text(p)), text: text(words), shared: true }
+        }
     })
 }
 
 fn password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..16)
-        .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
-        .collect()
+    (0..16).map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())])).collect()
 }
 
 /// Creates the demo accounts; returns their listing.
 async fn create_accounts(app: &App) -> anyhow::Result<String> {
     let accounts: [(&str, &str, Role, Option<&str>); 6] = [
         ("admin", "Avery Admin (consortium staff)", Role::Admin, None),
-        (
-            "analyst",
-            "Sam Analyst (consortium staff)",
-            Role::Analyst,
-            None,
-        ),
-        (
-            "prairie-noc",
-            "Dana Reyes, Prairie Telephone",
-            Role::Provider,
-            Some("prairie"),
-        ),
-        (
-            "bigwire-fraud",
-            "Sam O'Neil, Bigwire Wholesale",
-            Role::Provider,
-            Some("bigwire"),
-        ),
-        (
-            "quickroute-ops",
-            "Lee Park, QuickRoute SIP",
-            Role::Provider,
-            Some("quickroute"),
-        ),
-        (
-            "atlas-noc",
-            "Robin Hale, Atlas Gateway",
-            Role::Provider,
-            Some("atlas"),
-        ),
+        ("analyst", "Sam Analyst (consortium staff)", Role::Analyst, None),
+        ("prairie-noc", "Dana Reyes, Prairie Telephone", Role::Provider, Some("prairie")),
+        ("bigwire-fraud", "Sam O'Neil, Bigwire Wholesale", Role::Provider, Some("bigwire")),
+        ("quickroute-ops", "Lee Park, QuickRoute SIP", Role::Provider, Some("quickroute")),
+        ("atlas-noc", "Robin Hale, Atlas Gateway", Role::Provider, Some("atlas")),
     ];
     let mut listing = String::new();
     for (username, display_name, role, provider) in accounts {
@@ -374,6 +279,27 @@ async fn create_accounts(app: &App) -> anyhow::Result<String> {
         .await?;
         let who = provider.map_or_else(|| role.name().to_owned(), |p| format!("provider {p}"));
         writeln!(listing, "    {username:<16} {password}   {who}")?;
+    }
+    Ok(listing)
+}
+
+/// Issues API tokens for the demo providers with accounts and one for staff; returns their listing.
+async fn create_tokens(app: &App) -> anyhow::Result<String> {
+    let operator = Principal::Staff { user: "demo".to_owned(), role: StaffRole::Admin };
+    let provider_scopes = [Scope::HopsRead, Scope::HopsAnswer, Scope::WebhooksManage, Scope::TokensManage];
+    let staff_scopes = [Scope::TracebacksRead, Scope::TracebacksManage, Scope::TokensManage];
+    let owners = [
+        ("prairie", TokenOwner::Provider(ProviderId::new("prairie")?), &provider_scopes[..]),
+        ("bigwire", TokenOwner::Provider(ProviderId::new("bigwire")?), &provider_scopes[..]),
+        ("quickroute", TokenOwner::Provider(ProviderId::new("quickroute")?), &provider_scopes[..]),
+        ("atlas", TokenOwner::Provider(ProviderId::new("atlas")?), &provider_scopes[..]),
+        ("staff", TokenOwner::Staff(StaffRole::Admin), &staff_scopes[..]),
+    ];
+    let mut listing = String::new();
+    for (label, owner, scopes) in owners {
+        let new = NewToken { name: format!("demo {label}"), owner, scopes: scopes.iter().copied().collect(), expires_at: None, rate_limit_per_minute: None };
+        let issued = app.issue_token(&operator, None, new).await?;
+        writeln!(listing, "    token {label:<10} {}", issued.token)?;
     }
     Ok(listing)
 }

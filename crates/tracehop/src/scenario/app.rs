@@ -17,8 +17,7 @@ use tracehop_store::{ConnectOptions, DatabaseUrl, Store};
 
 use super::check::{Observed, observe};
 use super::convert::{
-    call_facts, category, provider_id, provider_profile, strike_exempt_reason, supplied_contact,
-    terminal_reply,
+    call_facts, category, provider_id, provider_profile, strike_exempt_reason, supplied_contact, terminal_reply,
 };
 use super::file::{Action, ReplySpec, Scenario, StaffAction};
 use super::{Refusal, World};
@@ -45,45 +44,30 @@ impl Names {
     }
 
     fn id(&self, name: &str) -> Result<ProviderId, String> {
-        self.ids
-            .get(name)
-            .cloned()
-            .ok_or_else(|| format!("{name} is not a known provider"))
+        self.ids.get(name).cloned().ok_or_else(|| format!("{name} is not a known provider"))
     }
 
     fn name(&self, id: &ProviderId) -> String {
-        self.names
-            .get(id)
-            .cloned()
-            .unwrap_or_else(|| id.to_string())
+        self.names.get(id).cloned().unwrap_or_else(|| id.to_string())
     }
 }
 
 pub fn scenario_staff() -> Principal {
-    Principal::Staff {
-        user: "scenario-staff".to_owned(),
-        role: StaffRole::Analyst,
-    }
+    Principal::Staff { user: "scenario-staff".to_owned(), role: StaffRole::Analyst }
 }
 
 impl AppWorld {
     pub async fn start(scenario: &Scenario) -> Result<Self, String> {
-        let store = Store::open(&DatabaseUrl::SqliteMemory, &ConnectOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
+        let store =
+            Store::open(&DatabaseUrl::SqliteMemory, &ConnectOptions::default()).await.map_err(|e| e.to_string())?;
         let clock = Arc::new(ManualClock::new(scenario.start.at));
         let app = App::new(store, clock.clone(), Settings::default());
         let mut names = Names::default();
         for spec in &scenario.providers {
             let profile = provider_profile(spec)?;
-            let mut input =
-                ProviderInput::new(profile.id.clone(), profile.name.clone(), profile.country);
+            let mut input = ProviderInput::new(profile.id.clone(), profile.name.clone(), profile.country);
             if let Some(foreign) = spec.foreign {
-                input.foreign = Some((
-                    foreign,
-                    ForeignSource::Staff,
-                    Some("set by the scenario".to_owned()),
-                ));
+                input.foreign = Some((foreign, ForeignSource::Staff, Some("set by the scenario".to_owned())));
             }
             input.separate_treatment = spec.separate_treatment;
             input.business_hours = profile.business_hours.clone();
@@ -92,34 +76,19 @@ impl AppWorld {
                 role: ContactRole::Primary,
                 name: format!("{} traceback desk", spec.name),
                 title: None,
-                email: Some(format!(
-                    "traceback@{}.example",
-                    profile.id.as_str().to_ascii_lowercase()
-                )),
+                email: Some(format!("traceback@{}.example", profile.id.as_str().to_ascii_lowercase())),
                 phone: None,
                 business_hours: None,
             };
-            let affiliates = spec
-                .affiliates
-                .iter()
-                .map(|a| provider_id(a))
-                .collect::<Result<Vec<_>, _>>()?;
-            let directory_entry = tracehop_app::directory::ProviderSpec {
-                provider: input,
-                affiliates,
-                contacts: vec![contact],
-            };
-            app.save_provider(&directory_entry)
-                .await
-                .map_err(|e| e.to_string())?;
+            let affiliates = spec.affiliates.iter().map(|a| provider_id(a)).collect::<Result<Vec<_>, _>>()?;
+            let directory_entry =
+                tracehop_app::directory::ProviderSpec { provider: input, affiliates, contacts: vec![contact] };
+            app.save_provider(&directory_entry).await.map_err(|e| e.to_string())?;
             names.insert(spec.id.clone(), profile.id);
         }
-        let terminating = names.id(&scenario.start.terminating).map_err(|_| {
-            format!(
-                "start.terminating {:?} is not a listed provider",
-                scenario.start.terminating
-            )
-        })?;
+        let terminating = names
+            .id(&scenario.start.terminating)
+            .map_err(|_| format!("start.terminating {:?} is not a listed provider", scenario.start.terminating))?;
         let request = StartRequest {
             category: category(&scenario.start.category)?,
             call: call_facts(scenario),
@@ -129,28 +98,15 @@ impl AppWorld {
             campaign: None,
         };
         let staff = app.staff(&scenario_staff()).map_err(|e| e.to_string())?;
-        let started = staff
-            .start(request)
-            .await
-            .map_err(|e| format!("start refused: {e}"))?;
+        let started = staff.start(request).await.map_err(|e| format!("start refused: {e}"))?;
         let worker = Worker::new(app.clone(), "scenario-worker");
-        Ok(Self {
-            app,
-            clock,
-            worker,
-            traceback: started.traceback,
-            names,
-        })
+        Ok(Self { app, clock, worker, traceback: started.traceback, names })
     }
 }
 
 impl World for AppWorld {
     async fn advance_to(&mut self, at: Timestamp) -> Result<(), String> {
-        self.worker
-            .run_through(&self.clock, at)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        self.worker.run_through(&self.clock, at).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
     async fn act(&mut self, action: &Action) -> Result<Result<(), Refusal>, String> {
@@ -162,87 +118,49 @@ impl World for AppWorld {
     }
 
     async fn observe(&mut self) -> Result<Observed, String> {
-        let (_, state) = self
-            .app
-            .traceback(self.traceback)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (_, state) = self.app.traceback(self.traceback).await.map_err(|e| e.to_string())?;
         Ok(observe(&state, |id| self.names.name(id)))
     }
 }
 
 fn as_provider(id: ProviderId) -> Principal {
-    Principal::Provider {
-        provider: id,
-        user: "scenario".to_owned(),
-    }
+    Principal::Provider { provider: id, user: "scenario".to_owned() }
 }
 
-async fn latest_hop(
-    app: &App,
-    tb: TracebackId,
-    names: &Names,
-    name: &str,
-) -> Result<(HopId, ProviderId), String> {
+async fn latest_hop(app: &App, tb: TracebackId, names: &Names, name: &str) -> Result<(HopId, ProviderId), String> {
     let id = names.id(name)?;
     let (_, state) = app.traceback(tb).await.map_err(|e| e.to_string())?;
-    let hop = state
-        .latest_hop_of(&id)
-        .map(|h| h.id)
-        .ok_or_else(|| format!("{name} has no hop"))?;
+    let hop = state.latest_hop_of(&id).map(|h| h.id).ok_or_else(|| format!("{name} has no hop"))?;
     Ok((hop, id))
 }
 
 /// Performs one step on traceback `tb` as the actor it names: a provider through its own handle,
 /// staff through theirs. Shared with the demo, which builds its history the same way.
-pub async fn perform(
-    app: &App,
-    tb: TracebackId,
-    names: &mut Names,
-    action: &Action,
-) -> Result<(), AppError> {
+pub async fn perform(app: &App, tb: TracebackId, names: &mut Names, action: &Action) -> Result<(), AppError> {
     let refused = |message: String| AppError::invalid("step", message);
     match action {
         Action::Acknowledge { provider } => {
-            let (hop, id) = latest_hop(app, tb, names, provider)
-                .await
-                .map_err(refused)?;
+            let (hop, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
             app.provider(&as_provider(id))?.acknowledge(tb, hop).await?;
         }
         Action::Respond { provider, reply } => {
-            let (hop, id) = latest_hop(app, tb, names, provider)
-                .await
-                .map_err(refused)?;
+            let (hop, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
             let handle = app.provider(&as_provider(id))?;
             match reply {
                 ReplySpec::Upstream { provider: upstream } => {
                     let upstream = names.id(upstream).map_err(refused)?;
-                    handle
-                        .answer_upstream(
-                            tb,
-                            hop,
-                            UpstreamChoice::Known(upstream),
-                            Evidence::default(),
-                        )
-                        .await?;
+                    handle.answer_upstream(tb, hop, UpstreamChoice::Known(upstream), Evidence::default()).await?;
                 }
                 ReplySpec::UpstreamNew { contact } => {
                     let (name, supplied) = supplied_contact(contact).map_err(refused)?;
-                    let executed = handle
-                        .answer_upstream(
-                            tb,
-                            hop,
-                            UpstreamChoice::New(supplied),
-                            Evidence::default(),
-                        )
-                        .await?;
+                    let executed =
+                        handle.answer_upstream(tb, hop, UpstreamChoice::New(supplied), Evidence::default()).await?;
                     // The new provider is whoever the answer named.
-                    let named_upstream = executed.state.hop(hop).and_then(|h| {
-                        match h.answer.as_ref().map(|a| &a.answer) {
+                    let named_upstream =
+                        executed.state.hop(hop).and_then(|h| match h.answer.as_ref().map(|a| &a.answer) {
                             Some(Answer::Upstream { upstream, .. }) => Some(upstream.id.clone()),
                             _ => None,
-                        }
-                    });
+                        });
                     if let Some(new_id) = named_upstream {
                         names.insert(name, new_id);
                     }
@@ -256,57 +174,29 @@ pub async fn perform(
             }
         }
         Action::Dispute { provider, grounds } => {
-            let (hop, id) = latest_hop(app, tb, names, provider)
-                .await
-                .map_err(refused)?;
-            app.provider(&as_provider(id))?
-                .dispute(tb, hop, grounds.clone())
-                .await?;
+            let (hop, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
+            app.provider(&as_provider(id))?.dispute(tb, hop, grounds.clone()).await?;
         }
-        Action::Comment {
-            provider,
-            hop,
-            text,
-            shared,
-        } => {
-            let visibility = if *shared {
-                Visibility::HopParties
-            } else {
-                Visibility::StaffOnly
-            };
+        Action::Comment { provider, hop, text, shared } => {
+            let visibility = if *shared { Visibility::HopParties } else { Visibility::StaffOnly };
             match provider {
                 Some(provider) => {
-                    let (hop, id) = latest_hop(app, tb, names, provider)
-                        .await
-                        .map_err(refused)?;
-                    app.provider(&as_provider(id))?
-                        .comment(tb, hop, text.clone(), visibility)
-                        .await?;
+                    let (hop, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
+                    app.provider(&as_provider(id))?.comment(tb, hop, text.clone(), visibility).await?;
                 }
                 None => {
                     let hop = match hop {
-                        Some(name) => {
-                            Some(latest_hop(app, tb, names, name).await.map_err(refused)?.0)
-                        }
+                        Some(name) => Some(latest_hop(app, tb, names, name).await.map_err(refused)?.0),
                         None => None,
                     };
                     app.staff(&scenario_staff())?
-                        .act(
-                            tb,
-                            CoreAction::Comment {
-                                hop,
-                                text: text.clone(),
-                                visibility,
-                            },
-                        )
+                        .act(tb, CoreAction::Comment { hop, text: text.clone(), visibility })
                         .await?;
                 }
             }
         }
         Action::Staff(staff_action) => {
-            let action = staff_action_of(app, tb, names, staff_action)
-                .await
-                .map_err(refused)?;
+            let action = staff_action_of(app, tb, names, staff_action).await.map_err(refused)?;
             app.staff(&scenario_staff())?.act(tb, action).await?;
         }
     }
@@ -329,11 +219,7 @@ async fn staff_action_of(
                 .rev()
                 .find(|d| d.provider == id && d.review.is_none())
                 .ok_or_else(|| format!("{provider} has no dispute awaiting review"))?;
-            CoreAction::ReviewDispute {
-                dispute: dispute.id,
-                accept: *accept,
-                note: "reviewed by staff".to_owned(),
-            }
+            CoreAction::ReviewDispute { dispute: dispute.id, accept: *accept, note: "reviewed by staff".to_owned() }
         }
         StaffAction::MarkStrikeExempt { reason, category } => CoreAction::MarkStrikeExempt {
             reason: strike_exempt_reason(category.as_deref(), reason),
@@ -348,11 +234,7 @@ async fn staff_action_of(
             hop: latest_hop(app, tb, names, provider).await?.0,
             reason: "the upstream answered that it was not its call".to_owned(),
         },
-        StaffAction::Close { reason } => CoreAction::Close {
-            reason: reason.clone(),
-        },
-        StaffAction::Reopen => CoreAction::Reopen {
-            reason: "reopened by staff".to_owned(),
-        },
+        StaffAction::Close { reason } => CoreAction::Close { reason: reason.clone() },
+        StaffAction::Reopen => CoreAction::Reopen { reason: "reopened by staff".to_owned() },
     })
 }

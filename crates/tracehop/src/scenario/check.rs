@@ -53,9 +53,7 @@ pub fn observe(traceback: &Traceback, alias: impl Fn(&ProviderId) -> String) -> 
             .as_ref()
             .map_or("none", |h| match h.category {
                 tracehop_core::traceback::Category::Domestic => "domestic",
-                tracehop_core::traceback::Category::ForeignLawEnforcement => {
-                    "foreign_law_enforcement"
-                }
+                tracehop_core::traceback::Category::ForeignLawEnforcement => "foreign_law_enforcement",
             })
             .to_owned(),
         hops: traceback
@@ -63,11 +61,7 @@ pub fn observe(traceback: &Traceback, alias: impl Fn(&ProviderId) -> String) -> 
             .iter()
             .map(|hop| ObservedHop {
                 provider: alias(&hop.provider.id),
-                labels: traceback
-                    .labels(hop.id)
-                    .into_iter()
-                    .map(|l| l.name().to_owned())
-                    .collect(),
+                labels: traceback.labels(hop.id).into_iter().map(|l| l.name().to_owned()).collect(),
                 respond_by: hop.request.map(|r| r.respond_by),
                 start_by: hop.request.map(|r| r.start_by),
                 state: hop.state.name().to_owned(),
@@ -92,11 +86,7 @@ impl fmt::Display for Difference {
         if let Some((index, provider)) = &self.hop {
             write!(f, "hop {index} ({provider}): ")?;
         }
-        write!(
-            f,
-            "{}: expected {}, actual {}",
-            self.field, self.expected, self.actual
-        )
+        write!(f, "{}: expected {}, actual {}", self.field, self.expected, self.actual)
     }
 }
 
@@ -106,12 +96,7 @@ fn difference(
     expected: impl fmt::Display,
     actual: impl fmt::Display,
 ) -> Difference {
-    Difference {
-        hop,
-        field: field.to_owned(),
-        expected: expected.to_string(),
-        actual: actual.to_string(),
-    }
+    Difference { hop, field: field.to_owned(), expected: expected.to_string(), actual: actual.to_string() }
 }
 
 /// A JSON value as people write it: strings without quotes.
@@ -128,10 +113,7 @@ fn show_option<T: fmt::Display>(value: Option<T>) -> String {
 }
 
 fn show_labels(labels: &BTreeSet<String>) -> String {
-    format!(
-        "[{}]",
-        labels.iter().cloned().collect::<Vec<_>>().join(", ")
-    )
+    format!("[{}]", labels.iter().cloned().collect::<Vec<_>>().join(", "))
 }
 
 /// Compares every expectation the file gives; keys it leaves out are not checked.
@@ -140,12 +122,7 @@ pub fn compare(expect: &Map<String, Value>, observed: &Observed) -> Vec<Differen
     for (key, value) in expect {
         let mut check_text = |actual: Option<&str>| {
             if value.as_str() != actual {
-                differences.push(difference(
-                    None,
-                    key,
-                    show_value(value),
-                    show_option(actual),
-                ));
+                differences.push(difference(None, key, show_value(value), show_option(actual)));
             }
         };
         match key.as_str() {
@@ -155,12 +132,7 @@ pub fn compare(expect: &Map<String, Value>, observed: &Observed) -> Vec<Differen
             "category" => check_text(Some(&observed.category)),
             "strike_exempt" => {
                 if value.as_bool() != Some(observed.strike_exempt) {
-                    differences.push(difference(
-                        None,
-                        key,
-                        show_value(value),
-                        observed.strike_exempt,
-                    ));
+                    differences.push(difference(None, key, show_value(value), observed.strike_exempt));
                 }
             }
             "hop_count" => {
@@ -191,15 +163,7 @@ fn compare_hops(expected: &Value, observed: &[ObservedHop], differences: &mut Ve
             None,
             "hops",
             names(
-                expected
-                    .iter()
-                    .map(|h| {
-                        h.get("provider")
-                            .and_then(Value::as_str)
-                            .unwrap_or("?")
-                            .to_owned()
-                    })
-                    .collect(),
+                expected.iter().map(|h| h.get("provider").and_then(Value::as_str).unwrap_or("?").to_owned()).collect(),
             ),
             names(observed.iter().map(|h| h.provider.clone()).collect()),
         ));
@@ -214,44 +178,24 @@ fn compare_hops(expected: &Value, observed: &[ObservedHop], differences: &mut Ve
             match key.as_str() {
                 "provider" => {
                     if value.as_str() != Some(got.provider.as_str()) {
-                        differences.push(difference(
-                            hop.clone(),
-                            key,
-                            show_value(value),
-                            &got.provider,
-                        ));
+                        differences.push(difference(hop.clone(), key, show_value(value), &got.provider));
                     }
                 }
                 "labels" => {
-                    let wanted: Option<BTreeSet<String>> = value.as_array().map(|labels| {
-                        labels
-                            .iter()
-                            .map(|l| l.as_str().unwrap_or_default().to_owned())
-                            .collect()
-                    });
+                    let wanted: Option<BTreeSet<String>> = value
+                        .as_array()
+                        .map(|labels| labels.iter().map(|l| l.as_str().unwrap_or_default().to_owned()).collect());
                     let actual: BTreeSet<String> = got.labels.iter().cloned().collect();
                     match wanted {
                         Some(wanted) if wanted == actual => {}
-                        Some(wanted) => differences.push(difference(
-                            hop.clone(),
-                            key,
-                            show_labels(&wanted),
-                            show_labels(&actual),
-                        )),
-                        None => differences.push(difference(
-                            hop.clone(),
-                            key,
-                            show_value(value),
-                            show_labels(&actual),
-                        )),
+                        Some(wanted) => {
+                            differences.push(difference(hop.clone(), key, show_labels(&wanted), show_labels(&actual)));
+                        }
+                        None => differences.push(difference(hop.clone(), key, show_value(value), show_labels(&actual))),
                     }
                 }
                 "respond_by" | "start_by" => {
-                    let actual = if key == "respond_by" {
-                        got.respond_by
-                    } else {
-                        got.start_by
-                    };
+                    let actual = if key == "respond_by" { got.respond_by } else { got.start_by };
                     let wanted = value.as_str().and_then(|t| t.parse::<Timestamp>().ok());
                     if wanted.is_none() && !value.is_null() {
                         differences.push(difference(
@@ -261,32 +205,17 @@ fn compare_hops(expected: &Value, observed: &[ObservedHop], differences: &mut Ve
                             show_option(actual),
                         ));
                     } else if wanted != actual {
-                        differences.push(difference(
-                            hop.clone(),
-                            key,
-                            show_option(wanted),
-                            show_option(actual),
-                        ));
+                        differences.push(difference(hop.clone(), key, show_option(wanted), show_option(actual)));
                     }
                 }
                 "state" => {
                     if value.as_str() != Some(got.state.as_str()) {
-                        differences.push(difference(
-                            hop.clone(),
-                            key,
-                            show_value(value),
-                            &got.state,
-                        ));
+                        differences.push(difference(hop.clone(), key, show_value(value), &got.state));
                     }
                 }
                 "notified" => {
                     if value.as_u64() != Some(u64::from(got.notified)) {
-                        differences.push(difference(
-                            hop.clone(),
-                            key,
-                            show_value(value),
-                            got.notified,
-                        ));
+                        differences.push(difference(hop.clone(), key, show_value(value), got.notified));
                     }
                 }
                 other => differences.push(difference(
@@ -353,10 +282,7 @@ mod tests {
             r#"{"status":"open","hop_count":3,"outcome":null,
                 "hops":[{"provider":"T","respond_by":"2026-03-03T16:00:00Z"},{"provider":"G","labels":["us_point_of_entry"]}]}"#,
         );
-        let found: Vec<String> = compare(&expectations, &observed())
-            .iter()
-            .map(ToString::to_string)
-            .collect();
+        let found: Vec<String> = compare(&expectations, &observed()).iter().map(ToString::to_string).collect();
         assert_eq!(
             found,
             vec![

@@ -6,8 +6,8 @@ use tracehop_core::country::Country;
 use tracehop_core::number::PhoneNumber;
 use tracehop_core::provider::{ProviderId, ProviderProfile};
 use tracehop_core::traceback::{
-    Attestation, CallFacts, Category, Customer, Mitigation, MitigationAction, NotFoundReason,
-    Reply, StrikeExemptReason, SuppliedContact,
+    Attestation, CallFacts, Category, Customer, Mitigation, MitigationAction, NotFoundReason, Reply,
+    StrikeExemptReason, SuppliedContact,
 };
 
 use super::file::{ProviderSpec, ReplySpec, Scenario};
@@ -17,16 +17,14 @@ pub fn provider_id(text: &str) -> Result<ProviderId, String> {
 }
 
 pub fn provider_profile(spec: &ProviderSpec) -> Result<ProviderProfile, String> {
-    let country =
-        Country::parse(&spec.country).map_err(|e| format!("provider {}: {e}", spec.id))?;
-    let mut profile =
-        ProviderProfile::standalone(provider_id(&spec.id)?, spec.name.clone(), country);
+    let country = Country::parse(&spec.country).map_err(|e| format!("provider {}: {e}", spec.id))?;
+    let mut profile = ProviderProfile::standalone(provider_id(&spec.id)?, spec.name.clone(), country);
     if let Some(foreign) = spec.foreign {
         profile.foreign = foreign;
     }
     if let Some(hours) = &spec.business_hours {
-        profile.business_hours = BusinessHours::try_from(hours.clone())
-            .map_err(|e| format!("provider {}: {e}", spec.id))?;
+        profile.business_hours =
+            BusinessHours::try_from(hours.clone()).map_err(|e| format!("provider {}: {e}", spec.id))?;
     }
     profile.deemed_receipt_next_business_day = spec.deemed_receipt_next_business_day;
     Ok(profile)
@@ -36,9 +34,7 @@ pub fn category(text: &str) -> Result<Category, String> {
     match text {
         "domestic" => Ok(Category::Domestic),
         "foreign_law_enforcement" => Ok(Category::ForeignLawEnforcement),
-        other => Err(format!(
-            "start.category {other:?}: expected domestic or foreign_law_enforcement"
-        )),
+        other => Err(format!("start.category {other:?}: expected domestic or foreign_law_enforcement")),
     }
 }
 
@@ -56,17 +52,14 @@ pub fn call_facts(scenario: &Scenario) -> CallFacts {
 }
 
 fn string_field(map: &Map<String, Value>, names: &[&str]) -> Option<String> {
-    names
-        .iter()
-        .find_map(|name| map.get(*name).and_then(Value::as_str))
-        .map(str::to_owned)
+    names.iter().find_map(|name| map.get(*name).and_then(Value::as_str)).map(str::to_owned)
 }
 
 /// The contact details of an `upstream_new` answer, and the name the scenario uses for it (its
 /// `id` if given, else its name).
 pub fn supplied_contact(contact: &Map<String, Value>) -> Result<(String, SuppliedContact), String> {
-    let name = string_field(contact, &["name", "provider_name", "business_name"])
-        .ok_or("upstream_new needs \"name\"")?;
+    let name =
+        string_field(contact, &["name", "provider_name", "business_name"]).ok_or("upstream_new needs \"name\"")?;
     let country = match string_field(contact, &["country"]) {
         Some(text) => Country::parse(&text).map_err(|e| format!("upstream_new: {e}"))?,
         None => Country::US,
@@ -89,19 +82,14 @@ pub fn supplied_contact(contact: &Map<String, Value>) -> Result<(String, Supplie
 pub fn terminal_reply(spec: &ReplySpec) -> Result<Option<Reply>, String> {
     Ok(Some(match spec {
         ReplySpec::Originated { details } => {
-            let customer: Customer =
-                serde_json::from_value(details.get("customer").cloned().unwrap_or(Value::Null))
-                    .map_err(|e| format!("originated.customer: {e}"))?;
+            let customer: Customer = serde_json::from_value(details.get("customer").cloned().unwrap_or(Value::Null))
+                .map_err(|e| format!("originated.customer: {e}"))?;
             let mitigation = match details.get("mitigation") {
                 None | Some(Value::Null) => None,
-                Some(Value::String(action)) => Some(Mitigation {
-                    action: mitigation_action(action)?,
-                    note: None,
-                }),
-                Some(other) => Some(
-                    serde_json::from_value(other.clone())
-                        .map_err(|e| format!("originated.mitigation: {e}"))?,
-                ),
+                Some(Value::String(action)) => Some(Mitigation { action: mitigation_action(action)?, note: None }),
+                Some(other) => {
+                    Some(serde_json::from_value(other.clone()).map_err(|e| format!("originated.mitigation: {e}"))?)
+                }
             };
             let attestation = match string_field(details, &["attestation"]).as_deref() {
                 None => None,
@@ -109,9 +97,7 @@ pub fn terminal_reply(spec: &ReplySpec) -> Result<Option<Reply>, String> {
                 Some("B") => Some(Attestation::B),
                 Some("C") => Some(Attestation::C),
                 Some(other) => {
-                    return Err(format!(
-                        "originated.attestation {other:?}: expected A, B or C"
-                    ));
+                    return Err(format!("originated.attestation {other:?}: expected A, B or C"));
                 }
             };
             Reply::Originated {
@@ -121,17 +107,12 @@ pub fn terminal_reply(spec: &ReplySpec) -> Result<Option<Reply>, String> {
                 right_to_use: string_field(details, &["right_to_use"]),
             }
         }
-        ReplySpec::NotFound {
-            reason,
-            explanation,
-        } => Reply::NotFound {
+        ReplySpec::NotFound { reason, explanation } => Reply::NotFound {
             reason: match reason.as_str() {
                 "not_in_records" => NotFoundReason::NotInRecords,
                 "not_our_call" => NotFoundReason::NotOurCall,
                 other => {
-                    return Err(format!(
-                        "not_found.reason {other:?}: expected not_in_records or not_our_call"
-                    ));
+                    return Err(format!("not_found.reason {other:?}: expected not_in_records or not_our_call"));
                 }
             },
             explanation: explanation.clone(),
@@ -145,9 +126,7 @@ fn mitigation_action(text: &str) -> Result<MitigationAction, String> {
         "terminated" => Ok(MitigationAction::Terminated),
         "warned" => Ok(MitigationAction::Warned),
         "other" => Ok(MitigationAction::Other),
-        other => Err(format!(
-            "mitigation {other:?}: expected terminated, warned or other"
-        )),
+        other => Err(format!("mitigation {other:?}: expected terminated, warned or other")),
     }
 }
 

@@ -71,63 +71,28 @@ pub struct Step {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Acknowledge {
-        provider: String,
-    },
-    Respond {
-        provider: String,
-        reply: ReplySpec,
-    },
-    Dispute {
-        provider: String,
-        grounds: String,
-    },
-    Comment {
-        provider: Option<String>,
-        hop: Option<String>,
-        text: String,
-        shared: bool,
-    },
+    Acknowledge { provider: String },
+    Respond { provider: String, reply: ReplySpec },
+    Dispute { provider: String, grounds: String },
+    Comment { provider: Option<String>, hop: Option<String>, text: String, shared: bool },
     Staff(StaffAction),
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReplySpec {
-    Upstream {
-        provider: String,
-    },
-    UpstreamNew {
-        contact: Map<String, Value>,
-    },
-    Originated {
-        details: Map<String, Value>,
-    },
-    NotFound {
-        reason: String,
-        explanation: Option<String>,
-    },
+    Upstream { provider: String },
+    UpstreamNew { contact: Map<String, Value> },
+    Originated { details: Map<String, Value> },
+    NotFound { reason: String, explanation: Option<String> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum StaffAction {
-    ReviewDispute {
-        provider: String,
-        accept: bool,
-    },
-    MarkStrikeExempt {
-        reason: String,
-        category: Option<String>,
-    },
-    Extend {
-        provider: String,
-        to: Timestamp,
-    },
-    Redirect {
-        provider: String,
-    },
-    Close {
-        reason: String,
-    },
+    ReviewDispute { provider: String, accept: bool },
+    MarkStrikeExempt { reason: String, category: Option<String> },
+    Extend { provider: String, to: Timestamp },
+    Redirect { provider: String },
+    Close { reason: String },
     Reopen,
 }
 
@@ -159,24 +124,15 @@ pub fn parse_offset(text: &str) -> Result<SignedDuration, String> {
             .and_then(|d| total.checked_add(d))
             .ok_or_else(bad)?;
     }
-    if digits.is_empty() {
-        Ok(total)
-    } else {
-        Err(bad())
-    }
+    if digits.is_empty() { Ok(total) } else { Err(bad()) }
 }
 
 fn text(value: &Value, what: &str) -> Result<String, String> {
-    value
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| format!("{what}: expected a string"))
+    value.as_str().map(str::to_owned).ok_or_else(|| format!("{what}: expected a string"))
 }
 
 fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
-    value
-        .as_object()
-        .ok_or_else(|| format!("{what}: expected an object"))
+    value.as_object().ok_or_else(|| format!("{what}: expected an object"))
 }
 
 fn single_key<'a>(map: &'a Map<String, Value>, what: &str) -> Result<(&'a str, &'a Value), String> {
@@ -196,8 +152,7 @@ impl Scenario {
             .iter()
             .enumerate()
             .map(|(index, raw)| {
-                let step =
-                    read_step(raw, &mut clock).map_err(|e| format!("step {}: {e}", index + 1))?;
+                let step = read_step(raw, &mut clock).map_err(|e| format!("step {}: {e}", index + 1))?;
                 Ok(step)
             })
             .collect()
@@ -224,59 +179,33 @@ fn read_step(raw: &Map<String, Value>, clock: &mut Timestamp) -> Result<Step, St
         Some(value) => Some(text(value, "hop")?),
         None => None,
     };
-    let need_provider = |kind: &str| {
-        provider
-            .clone()
-            .ok_or_else(|| format!("{kind} needs \"hop\""))
-    };
+    let need_provider = |kind: &str| provider.clone().ok_or_else(|| format!("{kind} needs \"hop\""));
     let mut actions = Vec::new();
     for (key, value) in fields {
         let action = match key {
-            "acknowledge" => Action::Acknowledge {
-                provider: need_provider(key)?,
-            },
-            "respond" => Action::Respond {
-                provider: need_provider(key)?,
-                reply: read_reply(value)?,
-            },
+            "acknowledge" => Action::Acknowledge { provider: need_provider(key)? },
+            "respond" => Action::Respond { provider: need_provider(key)?, reply: read_reply(value)? },
             "dispute" => {
                 let grounds = match value {
                     Value::String(grounds) => grounds.clone(),
-                    other => object(other, key)?
-                        .get("grounds")
-                        .map(|g| text(g, "grounds"))
-                        .transpose()?
-                        .unwrap_or_default(),
+                    other => {
+                        object(other, key)?.get("grounds").map(|g| text(g, "grounds")).transpose()?.unwrap_or_default()
+                    }
                 };
-                Action::Dispute {
-                    provider: need_provider(key)?,
-                    grounds,
-                }
+                Action::Dispute { provider: need_provider(key)?, grounds }
             }
             "comment" => {
                 let (text_value, shared, on) = match value {
                     Value::String(t) => (t.clone(), false, None),
                     other => {
                         let map = object(other, key)?;
-                        let t = map
-                            .get("text")
-                            .map(|t| text(t, "text"))
-                            .transpose()?
-                            .unwrap_or_default();
-                        let visibility = map
-                            .get("visibility")
-                            .and_then(Value::as_str)
-                            .unwrap_or("staff_only");
+                        let t = map.get("text").map(|t| text(t, "text")).transpose()?.unwrap_or_default();
+                        let visibility = map.get("visibility").and_then(Value::as_str).unwrap_or("staff_only");
                         let on = map.get("hop").map(|h| text(h, "comment.hop")).transpose()?;
                         (t, visibility == "hop_parties", on)
                     }
                 };
-                Action::Comment {
-                    provider: provider.clone(),
-                    hop: on,
-                    text: text_value,
-                    shared,
-                }
+                Action::Comment { provider: provider.clone(), hop: on, text: text_value, shared }
             }
             "staff" => Action::Staff(read_staff(value)?),
             other => return Err(format!("unknown step key {other:?}")),
@@ -286,25 +215,15 @@ fn read_step(raw: &Map<String, Value>, clock: &mut Timestamp) -> Result<Step, St
     if actions.len() > 1 {
         return Err("a step does one thing".to_owned());
     }
-    Ok(Step {
-        at: *clock,
-        action: actions.pop(),
-        refused,
-    })
+    Ok(Step { at: *clock, action: actions.pop(), refused })
 }
 
 fn read_reply(value: &Value) -> Result<ReplySpec, String> {
     let (kind, body) = single_key(object(value, "respond")?, "respond")?;
     Ok(match kind {
-        "upstream" => ReplySpec::Upstream {
-            provider: text(body, "upstream")?,
-        },
-        "upstream_new" => ReplySpec::UpstreamNew {
-            contact: object(body, "upstream_new")?.clone(),
-        },
-        "originated" => ReplySpec::Originated {
-            details: object(body, "originated")?.clone(),
-        },
+        "upstream" => ReplySpec::Upstream { provider: text(body, "upstream")? },
+        "upstream_new" => ReplySpec::UpstreamNew { contact: object(body, "upstream_new")?.clone() },
+        "originated" => ReplySpec::Originated { details: object(body, "originated")?.clone() },
         "not_found" => {
             let map = object(body, "not_found")?;
             ReplySpec::NotFound {
@@ -313,10 +232,7 @@ fn read_reply(value: &Value) -> Result<ReplySpec, String> {
                     .map(|r| text(r, "reason"))
                     .transpose()?
                     .unwrap_or_else(|| "not_in_records".to_owned()),
-                explanation: map
-                    .get("explanation")
-                    .map(|r| text(r, "explanation"))
-                    .transpose()?,
+                explanation: map.get("explanation").map(|r| text(r, "explanation")).transpose()?,
             }
         }
         other => return Err(format!("unknown answer {other:?}")),
@@ -327,16 +243,9 @@ fn read_staff(value: &Value) -> Result<StaffAction, String> {
     let (kind, body) = single_key(object(value, "staff")?, "staff")?;
     let field = |name: &str| -> Result<String, String> {
         let map = object(body, kind)?;
-        map.get(name)
-            .ok_or_else(|| format!("{kind} needs {name:?}"))
-            .and_then(|v| text(v, name))
+        map.get(name).ok_or_else(|| format!("{kind} needs {name:?}")).and_then(|v| text(v, name))
     };
-    let optional = |name: &str| {
-        body.as_object()
-            .and_then(|m| m.get(name))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    };
+    let optional = |name: &str| body.as_object().and_then(|m| m.get(name)).and_then(Value::as_str).map(str::to_owned);
     Ok(match kind {
         "review_dispute" => StaffAction::ReviewDispute {
             provider: field("hop")?,
@@ -354,13 +263,9 @@ fn read_staff(value: &Value) -> Result<StaffAction, String> {
         },
         "extend" => StaffAction::Extend {
             provider: field("hop")?,
-            to: field("to")?
-                .parse()
-                .map_err(|e| format!("extend.to: {e}"))?,
+            to: field("to")?.parse().map_err(|e| format!("extend.to: {e}"))?,
         },
-        "redirect" => StaffAction::Redirect {
-            provider: field("hop")?,
-        },
+        "redirect" => StaffAction::Redirect { provider: field("hop")? },
         "close" => StaffAction::Close {
             reason: match body {
                 Value::String(reason) => reason.clone(),
@@ -396,21 +301,10 @@ mod tests {
         )
         .unwrap();
         let steps = scenario.timed_steps().unwrap();
-        assert_eq!(
-            steps[0].at,
-            "2026-03-02T16:00:00Z".parse::<Timestamp>().unwrap()
-        );
-        assert_eq!(
-            steps[0].action,
-            Some(Action::Acknowledge {
-                provider: "T".into()
-            })
-        );
+        assert_eq!(steps[0].at, "2026-03-02T16:00:00Z".parse::<Timestamp>().unwrap());
+        assert_eq!(steps[0].action, Some(Action::Acknowledge { provider: "T".into() }));
         assert_eq!(steps[1].action, None);
-        assert_eq!(
-            steps[2].at,
-            "2026-03-03T17:30:00Z".parse::<Timestamp>().unwrap()
-        );
+        assert_eq!(steps[2].at, "2026-03-03T17:30:00Z".parse::<Timestamp>().unwrap());
         assert!(steps[2].refused);
     }
 

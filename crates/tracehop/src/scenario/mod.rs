@@ -35,12 +35,9 @@ pub async fn run<W: World>(scenario: &Scenario, world: &mut W) -> Result<Vec<Dif
         let Some(action) = &step.action else { continue };
         let field = format!("step {}", index + 1);
         match (world.act(action).await?, step.refused) {
-            (Ok(()), true) => differences.push(Difference {
-                hop: None,
-                field,
-                expected: "refused".into(),
-                actual: "accepted".into(),
-            }),
+            (Ok(()), true) => {
+                differences.push(Difference { hop: None, field, expected: "refused".into(), actual: "accepted".into() });
+            }
             (Err(Refusal(reason)), false) => {
                 differences.push(Difference {
                     hop: None,
@@ -69,9 +66,7 @@ pub async fn check_files(paths: &[PathBuf], out: &mut impl Write) -> std::io::Re
         let file = path.display();
         let result = match read(path) {
             Ok(scenario) => match app::AppWorld::start(&scenario).await {
-                Ok(mut world) => run(&scenario, &mut world)
-                    .await
-                    .map(|d| (scenario.name.clone(), d)),
+                Ok(mut world) => run(&scenario, &mut world).await.map(|d| (scenario.name.clone(), d)),
                 Err(error) => Err(error),
             },
             Err(error) => Err(error),
@@ -93,11 +88,6 @@ pub async fn check_files(paths: &[PathBuf], out: &mut impl Write) -> std::io::Re
             }
         }
     }
-    writeln!(
-        out,
-        "{} scenarios: {} passed, {failed} failed",
-        paths.len(),
-        paths.len() - failed
-    )?;
+    writeln!(out, "{} scenarios: {} passed, {failed} failed", paths.len(), paths.len() - failed)?;
     Ok(failed == 0)
 }

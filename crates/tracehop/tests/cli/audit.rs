@@ -28,10 +28,7 @@ async fn audit_verify_names_the_first_altered_event() {
     let broken = run(&["audit", "verify", "--database-url", &url]);
     let printed = String::from_utf8_lossy(&broken.stdout);
     assert_eq!(broken.status.code(), Some(1), "{printed}");
-    assert!(
-        printed.contains(&format!("traceback {second} seq 3")),
-        "{printed}"
-    );
+    assert!(printed.contains(&format!("traceback {second} seq 3")), "{printed}");
     assert!(!printed.contains(&first.to_string()), "{printed}");
 }
 
@@ -44,11 +41,7 @@ async fn audit_verify_notices_removed_events() {
     let id = start_traceback(&app, &terminating).await;
     let url = db.url_string();
 
-    db.execute(
-        &store,
-        &format!("DELETE FROM events WHERE stream_id = '{id}' AND seq = 3"),
-    )
-    .await;
+    db.execute(&store, &format!("DELETE FROM events WHERE stream_id = '{id}' AND seq = 3")).await;
     let truncated = run(&["audit", "verify", "--database-url", &url]);
     let printed = String::from_utf8_lossy(&truncated.stdout);
     assert_eq!(truncated.status.code(), Some(1), "{printed}");

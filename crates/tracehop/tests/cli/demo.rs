@@ -9,20 +9,11 @@ async fn the_demo_serves_and_its_log_verifies() {
     let dir_text = dir.to_str().unwrap().to_owned();
     let server = Server::start(&["demo", "--dir", &dir_text, "--port", "0"], &[]);
 
-    let health = reqwest::get(format!("{}/healthz", server.base))
-        .await
-        .unwrap();
+    let health = reqwest::get(format!("{}/healthz", server.base)).await.unwrap();
     assert_eq!(health.status(), 200);
-    let ready = reqwest::get(format!("{}/readyz", server.base))
-        .await
-        .unwrap();
+    let ready = reqwest::get(format!("{}/readyz", server.base)).await.unwrap();
     assert_eq!(ready.status(), 200);
-    let metrics = reqwest::get(format!("{}/metrics", server.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
     for status in ["open", "needs_review", "closed"] {
         assert!(
             metrics.contains(&format!("tracehop_tracebacks{{state=\"{status}\"}}")),
@@ -30,18 +21,11 @@ async fn the_demo_serves_and_its_log_verifies() {
         );
     }
     let accounts = std::fs::read_to_string(dir.join("accounts.txt")).unwrap();
-    assert!(
-        accounts.contains("admin") && accounts.contains("provider bigwire"),
-        "{accounts}"
-    );
+    assert!(accounts.contains("admin") && accounts.contains("provider bigwire"), "{accounts}");
 
     let url = format!("sqlite://{}", dir.join("tracehop.db").display());
     let audit = run(&["audit", "verify", "--database-url", &url]);
-    assert!(
-        audit.status.success(),
-        "{}",
-        String::from_utf8_lossy(&audit.stdout)
-    );
+    assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stdout));
     server.kill();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -21,21 +21,11 @@ fn repository_scenarios() -> Vec<String> {
 fn the_repository_scenarios_pass() {
     let files = repository_scenarios();
     assert!(!files.is_empty());
-    let args: Vec<&str> = ["scenario", "check"]
-        .into_iter()
-        .chain(files.iter().map(String::as_str))
-        .collect();
+    let args: Vec<&str> = ["scenario", "check"].into_iter().chain(files.iter().map(String::as_str)).collect();
     let output = run(&args);
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{printed}");
-    assert!(
-        printed.contains(&format!(
-            "{} scenarios: {} passed, 0 failed",
-            files.len(),
-            files.len()
-        )),
-        "{printed}"
-    );
+    assert!(printed.contains(&format!("{} scenarios: {} passed, 0 failed", files.len(), files.len())), "{printed}");
 }
 
 #[test]
@@ -56,11 +46,12 @@ fn a_wrong_expectation_fails_with_each_difference() {
     let output = run(&["scenario", "check", file.to_str().unwrap()]);
     let printed = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{printed}");
-    assert!(printed.contains("step 1: expected accepted, actual refused (a provider cannot name itself as its upstream)"), "{printed}");
     assert!(
-        printed.contains(
-            "hop 0 (T): respond_by: expected 2026-03-03T16:00:00Z, actual 2026-03-03T15:00:00Z"
-        ),
+        printed.contains("step 1: expected accepted, actual refused (a provider cannot name itself as its upstream)"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("hop 0 (T): respond_by: expected 2026-03-03T16:00:00Z, actual 2026-03-03T15:00:00Z"),
         "{printed}"
     );
     std::fs::remove_dir_all(&dir).ok();

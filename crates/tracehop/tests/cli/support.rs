@@ -21,9 +21,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_tracehop");
 pub fn tracehop() -> Command {
     let mut command = Command::new(BIN);
     // The suite's engine choice is for the test process, not the configuration of the binary.
-    command
-        .env_remove("TRACEHOP_TEST_DATABASE_URL")
-        .env("RUST_LOG", "warn");
+    command.env_remove("TRACEHOP_TEST_DATABASE_URL").env("RUST_LOG", "warn");
     command
 }
 
@@ -41,10 +39,7 @@ impl Server {
     /// Starts `tracehop ARGS` and waits until it prints the address it serves on.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = tracehop();
-        command
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        command.args(args).stdout(Stdio::piped()).stderr(Stdio::inherit());
         for (key, value) in env {
             command.env(key, value);
         }
@@ -54,18 +49,12 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(at) = line.find("http://") {
-                    let url: String = line[at..]
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
+                    let url: String = line[at..].split_whitespace().next().unwrap_or_default().to_owned();
                     found.send(url).ok();
                 }
             }
         });
-        let base = address
-            .recv_timeout(Duration::from_secs(120))
-            .expect("tracehop printed the address it serves on");
+        let base = address.recv_timeout(Duration::from_secs(120)).expect("tracehop printed the address it serves on");
         Self { child, base }
     }
 
@@ -91,10 +80,7 @@ pub fn app_with_deadline(store: &Store, respond_within: SignedDuration) -> App {
 }
 
 pub fn staff() -> Principal {
-    Principal::Staff {
-        user: "cli-test".to_owned(),
-        role: tracehop_app::principal::StaffRole::Analyst,
-    }
+    Principal::Staff { user: "cli-test".to_owned(), role: tracehop_app::principal::StaffRole::Analyst }
 }
 
 /// A reachable U.S. provider.
@@ -137,12 +123,7 @@ pub async fn start_traceback(app: &App, terminating: &ProviderId) -> TracebackId
         incident: None,
         campaign: None,
     };
-    app.staff(&staff())
-        .unwrap()
-        .start(request)
-        .await
-        .unwrap()
-        .traceback
+    app.staff(&staff()).unwrap().start(request).await.unwrap().traceback
 }
 
 pub async fn state_of(store: &Store, id: TracebackId) -> Traceback {
@@ -151,13 +132,7 @@ pub async fn state_of(store: &Store, id: TracebackId) -> Traceback {
 
 /// How many events of a kind a traceback's log holds.
 pub async fn count_events(store: &Store, id: TracebackId, kind: &str) -> usize {
-    store
-        .load_events(&id.to_string())
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.event.change.name() == kind)
-        .count()
+    store.load_events(&id.to_string()).await.unwrap().iter().filter(|e| e.event.change.name() == kind).count()
 }
 
 /// Waits for `done` to hold, polling, for up to `limit`.

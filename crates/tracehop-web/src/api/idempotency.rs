@@ -1,0 +1,108 @@
+//! `Idempotency-Key` on every POST: the same key and body get the first response again; the same
+//! key with another body is refused. Responses other than server errors are kept for a day.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use jiff::SignedDuration;
+use sha2::{Digest, Sha256};
+use tracehop_app::tokens::Caller;
+use tracehop_store::idempotency::Claim;
+
+use super::problem::ApiError;
+use crate::AppState;
+
+const HEADER: &str = "idempotency-key";
+const MAX_BODY: usize = 2 * 1024 * 1024;
+/// A reservation whose request never finished is given up after this.
+const ABANDONED_AFTER: SignedDuration = SignedDuration::from_mins(5);
+
+pub async fn idempotent(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(key) = request.headers().get(HEADER).map(|v| v.to_str().map(str::to_owned)) else {
+        return next.run(request).await;
+    };
+    let Ok(key) = key
+        .map(|k| k.trim().to_owned())
+        .map_err(|_| ())
+        .and_then(|k| if (1..=255).contains(&k.len()) { Ok(k) } else { Err(()) })
+    else {
+        return ApiError::invalid("Idempotency-Key", "1 to 255 visible characters").into_response();
+    };
+    let Some(principal) = request.extensions().get::<Caller>().map(|c| c.token_id.clone()) else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return ApiError::new("malformed-body", "the body is larger than 2 MiB").into_response();
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let request_hash = hex::encode(hasher.finalize());
+
+    let store = state.app.store();
+    let now = state.app.now();
+    let claim = match store.claim_idempotency_key(&principal, &key, &request_hash, now, now - ABANDONED_AFTER).await {
+        Ok(claim) => claim,
+        Err(error) => return ApiError::from(tracehop_app::AppError::from(error)).into_response(),
+    };
+    let reused = || {
+        ApiError::new("idempotency-key-reused", "this Idempotency-Key was used with a different request")
+            .into_response()
+    };
+    match claim {
+        Claim::Completed { request_hash: first, .. } | Claim::InProgress { request_hash: first }
+            if first != request_hash =>
+        {
+            reused()
+        }
+        Claim::Completed { status, content_type, body, .. } => {
+            let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
+            if let Ok(value) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+        }
+        Claim::InProgress { .. } => {
+            ApiError::new("idempotency-key-in-progress", "a request with this Idempotency-Key is still running")
+                .into_response()
+        }
+        Claim::Reserved => {
+            let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+            let status = response.status();
+            if status.is_server_error() {
+                if let Err(error) = store.release_idempotency_key(&principal, &key).await {
+                    tracing::warn!(%error, "could not release an idempotency key");
+                }
+                return response;
+            }
+            let (parts, body) = response.into_parts();
+            let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_owned();
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            if let Err(error) = store
+                .complete_idempotency_key(&principal, &key, status.as_u16(), &content_type, &text, state.app.now())
+                .await
+            {
+                tracing::warn!(%error, "could not keep an idempotent response");
+            }
+            Response::from_parts(parts, Body::from(bytes))
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Issuing, listing and revoking API tokens.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use tracehop_app::principal::{Principal, StaffRole};
+use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
+use tracehop_core::provider::ProviderId;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::auth::Authenticated;
+use super::json::{ApiJson, ApiPath, ApiQuery};
+use super::model::{CreateToken, CreatedToken, Me, Token};
+use super::problem::{ApiError, ApiResult, Problem};
+use crate::AppState;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_tokens, create_token)).routes(routes!(revoke_token)).routes(routes!(whoami))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TokensQuery {
+    /// Staff: list this provider's tokens instead of staff tokens.
+    pub provider_id: Option<String>,
+}
+
+/// Tokens the caller manages: a provider's own, or (staff) a provider's or the staff tokens.
+#[utoipa::path(get, path = "/tokens", tag = "tokens", params(TokensQuery),
+    responses((status = 200, body = Vec<Token>), (status = 401, body = Problem), (status = 403, body = Problem)),
+    security(("bearer" = ["tokens:manage"])))]
+async fn list_tokens(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiQuery(query): ApiQuery<TokensQuery>,
+) -> ApiResult<Json<Vec<Token>>> {
+    let caller = auth.with(Scope::TokensManage)?;
+    let provider = match (&caller.principal, query.provider_id) {
+        (Principal::Provider { provider, .. }, None) => Some(provider.clone()),
+        (_, Some(id)) => Some(ProviderId::new(id).map_err(|e| ApiError::invalid("provider_id", e.to_string()))?),
+        (Principal::Staff { .. }, None) => None,
+    };
+    let tokens = state.app.list_tokens(&caller.principal, provider.as_ref()).await?;
+    Ok(Json(tokens.into_iter().map(Token::from).collect()))
+}
+
+/// Issues a token. The secret is in the response and nowhere else, ever.
+#[utoipa::path(post, path = "/tokens", tag = "tokens",
+    params(("Idempotency-Key" = Option<String>, Header)),
+    request_body = CreateToken,
+    responses((status = 201, body = CreatedToken), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = ["tokens:manage"])))]
+async fn create_token(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(body): ApiJson<CreateToken>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let caller = auth.with(Scope::TokensManage)?;
+    let scopes = body
+        .scopes
+        .iter()
+        .map(|s| Scope::parse(s).ok_or_else(|| ApiError::invalid("scopes", format!("unknown scope {s:?}"))))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    let owner = match (&caller.principal, body.provider_id, body.staff_role.as_deref()) {
+        (_, Some(_), Some(_)) => {
+            return Err(ApiError::invalid("provider_id", "give provider_id or staff_role, not both"));
+        }
+        (Principal::Provider { provider, .. }, None, None) => TokenOwner::Provider(provider.clone()),
+        (_, Some(id), None) => {
+            TokenOwner::Provider(ProviderId::new(id).map_err(|e| ApiError::invalid("provider_id", e.to_string()))?)
+        }
+        (Principal::Staff { .. }, None, Some("admin")) => TokenOwner::Staff(StaffRole::Admin),
+        (Principal::Staff { .. }, None, Some("analyst")) => TokenOwner::Staff(StaffRole::Analyst),
+        (Principal::Staff { .. }, None, Some(_)) => return Err(ApiError::invalid("staff_role", "admin or analyst")),
+        (Principal::Staff { .. }, None, None) => {
+            return Err(ApiError::invalid("provider_id", "staff name the provider, or a staff_role"));
+        }
+        (Principal::Provider { .. }, None, Some(_)) => {
+            return Err(ApiError::invalid("staff_role", "only staff issue staff tokens"));
+        }
+    };
+    let issued = state
+        .app
+        .issue_token(
+            &caller.principal,
+            Some(&caller.scopes),
+            NewToken {
+                name: body.name,
+                owner,
+                scopes,
+                expires_at: body.expires_at,
+                rate_limit_per_minute: body.rate_limit_per_minute,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { details: issued.record.into(), token: issued.token })))
+}
+
+/// Revokes a token at once.
+#[utoipa::path(delete, path = "/tokens/{token}", tag = "tokens",
+    params(("token" = String, Path)),
+    responses((status = 200, body = Token), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    security(("bearer" = ["tokens:manage"])))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(token): ApiPath<String>,
+) -> ApiResult<Json<Token>> {
+    let caller = auth.with(Scope::TokensManage)?;
+    Ok(Json(state.app.revoke_token(&caller.principal, &token).await?.into()))
+}
+
+/// Who this token stands for and what it may do.
+#[utoipa::path(get, path = "/me", tag = "tokens",
+    responses((status = 200, body = Me), (status = 401, body = Problem)),
+    security(("bearer" = [])))]
+async fn whoami(auth: Authenticated) -> Json<Me> {
+    let caller = auth.0;
+    let (kind, provider_id, staff_role) = match &caller.principal {
+        Principal::Provider { provider, .. } => ("provider", Some(provider.to_string()), None),
+        Principal::Staff { role: StaffRole::Admin, .. } => ("staff", None, Some("admin".to_owned())),
+        Principal::Staff { role: StaffRole::Analyst, .. } => ("staff", None, Some("analyst".to_owned())),
+    };
+    Json(Me {
+        token_id: caller.token_id,
+        kind: kind.to_owned(),
+        provider_id,
+        staff_role,
+        scopes: caller.scopes.iter().map(|s| s.name().to_owned()).collect(),
+    })
+}
