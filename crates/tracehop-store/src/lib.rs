@@ -303,3 +303,12 @@ pub fn micros(at: jiff::Timestamp) -> i64 {
 pub fn from_micros(value: i64) -> Result<jiff::Timestamp> {
     jiff::Timestamp::from_microsecond(value).map_err(|e| StoreError::Corrupt(format!("time {value}: {e}")))
 }
+
+impl Store {
+    /// Runs an administrative statement outside any transaction (`CREATE DATABASE` and the like).
+    /// Only for the operator's tools; never with input from a request.
+    pub async fn execute_admin(&self, statement: &str) -> Result<()> {
+        with_read!(self, pool => sqlx::query(sqlx::AssertSqlSafe(statement.to_owned())).execute(pool).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+}

@@ -4,6 +4,8 @@
 pub mod api;
 mod health;
 pub mod metrics;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::future::Future;
 use std::sync::Arc;

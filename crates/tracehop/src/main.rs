@@ -1,6 +1,7 @@
 //! The `tracehop` command line.
 
 mod audit;
+mod bench;
 mod config;
 mod demo;
 mod logging;
@@ -69,6 +70,11 @@ enum Commands {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Benchmarks that print figures beside a baseline measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
     /// The audit trail.
     Audit {
         #[command(subcommand)]
@@ -106,6 +112,26 @@ enum TokenCommand {
         /// Days until the token expires (default: never).
         #[arg(long)]
         expires_in_days: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Concurrent tracebacks answered over HTTP by synthetic providers, on SQLite and PostgreSQL,
+    /// beside pgbench's simple-update on the same PostgreSQL.
+    Api {
+        #[arg(long, default_value_t = 300)]
+        tracebacks: usize,
+        /// Answers per traceback (hops), the last one naming the origin.
+        #[arg(long, default_value_t = 6)]
+        hops: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// A PostgreSQL server URL; a throwaway database is created there.
+        #[arg(long, env = "TRACEHOP_BENCH_POSTGRES_URL")]
+        postgres: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        pgbench_seconds: u32,
     },
 }
 
@@ -168,6 +194,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = serve::open_app(&config).await?;
             let token = token::create(&app, name, provider, staff_role, &scopes, expires_in_days).await?;
             println!("{token}");
+        }
+        Commands::Bench { command: BenchCommand::Api { tracebacks, hops, concurrency, postgres, pgbench_seconds } } => {
+            logging::init(&config::LogConfig { format: "text".to_owned(), level: "warn".to_owned() });
+            anyhow::ensure!(hops >= 1 && concurrency >= 1 && tracebacks >= 1, "tracebacks, hops and concurrency must be at least 1");
+            bench::api(&bench::ApiBench { tracebacks, hops, concurrency, postgres, pgbench_seconds }).await?;
         }
         Commands::Audit { command: AuditCommand::Verify { database } } => {
             let config = load_config(cli.config.as_ref(), &database)?;

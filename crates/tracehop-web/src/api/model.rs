@@ -15,6 +15,9 @@ use tracehop_store::tracebacks::{HopRecord, TracebackRecord};
 use tracehop_store::webhooks::{DeliveryRecord, WebhookRecord};
 use utoipa::ToSchema;
 
+use super::json::{ReadBody, read_json};
+use super::problem::ApiError;
+
 // ---- provider side ------------------------------------------------------------------------
 
 /// One of the caller's hop requests, as its lists show it.
@@ -74,36 +77,72 @@ pub struct UpstreamRef {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AnswerRequest {
-    /// The call came from a provider the directory knows.
-    Upstream {
-        upstream: UpstreamRef,
-        #[serde(default)]
-        evidence: Evidence,
-    },
-    /// The call came from a provider the directory does not know: its contact details.
-    UpstreamNew {
-        upstream: SuppliedContact,
-        #[serde(default)]
-        evidence: Evidence,
-    },
-    /// Your customer originated the call.
-    Originated {
-        customer: Customer,
-        #[serde(default)]
-        mitigation: Option<Mitigation>,
-        /// The attestation you signed the call with.
-        #[serde(default)]
-        attestation: Option<Attestation>,
-        /// The customer's right to use the calling number.
-        #[serde(default)]
-        right_to_use: Option<String>,
-    },
-    /// You cannot find the call, or it is not yours.
-    NotFound {
-        reason: NotFoundReason,
-        #[serde(default)]
-        explanation: Option<String>,
-    },
+    Upstream(UpstreamAnswer),
+    UpstreamNew(UpstreamNewAnswer),
+    Originated(OriginatedAnswer),
+    NotFound(NotFoundAnswer),
+}
+
+/// The call came from a provider the directory knows.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpstreamAnswer {
+    pub upstream: UpstreamRef,
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// The call came from a provider the directory does not know: its contact details.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpstreamNewAnswer {
+    pub upstream: SuppliedContact,
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// Your customer originated the call.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OriginatedAnswer {
+    pub customer: Customer,
+    #[serde(default)]
+    pub mitigation: Option<Mitigation>,
+    /// The attestation you signed the call with.
+    #[serde(default)]
+    pub attestation: Option<Attestation>,
+    /// The customer's right to use the calling number.
+    #[serde(default)]
+    pub right_to_use: Option<String>,
+}
+
+/// You cannot find the call, or it is not yours.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct NotFoundAnswer {
+    pub reason: NotFoundReason,
+    #[serde(default)]
+    pub explanation: Option<String>,
+}
+
+impl ReadBody for AnswerRequest {
+    /// Reads the variant `kind` names as its own struct: serde keeps no field path inside an
+    /// internally tagged enum, and errors must name the field (`customer.name`).
+    fn read(bytes: &[u8]) -> Result<Self, ApiError> {
+        let mut body: serde_json::Map<String, serde_json::Value> = read_json(bytes)?;
+        let kind = match body.remove("kind") {
+            Some(serde_json::Value::String(kind)) => kind,
+            Some(_) => return Err(ApiError::invalid("kind", "a string")),
+            None => return Err(ApiError::invalid("kind", "missing field `kind`")),
+        };
+        let rest = serde_json::to_vec(&body).map_err(|e| ApiError::new("malformed-body", e.to_string()))?;
+        match kind.as_str() {
+            "upstream" => read_json(&rest).map(Self::Upstream),
+            "upstream_new" => read_json(&rest).map(Self::UpstreamNew),
+            "originated" => read_json(&rest).map(Self::Originated),
+            "not_found" => read_json(&rest).map(Self::NotFound),
+            other => Err(ApiError::invalid(
+                "kind",
+                format!("unknown variant `{other}`, expected one of `upstream`, `upstream_new`, `originated`, `not_found`"),
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

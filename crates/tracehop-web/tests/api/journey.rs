@@ -1,0 +1,89 @@
+//! A whole traceback through the API: six providers answer with their own tokens.
+
+use serde_json::json;
+use tracehop_app::tokens::Scope;
+use tracehop_store::providers::IdentifierKind;
+use tracehop_web::testing::TestApp;
+
+use crate::support::{at, expect_json, labels};
+
+#[tokio::test]
+async fn six_providers_answer_by_api_to_an_international_origin() {
+    let t = TestApp::start(at("2026-03-02T15:00:00Z")).await;
+    // Terminating (US) → transit (US) → gateway (US POE) → foreign (MX, departure) → foreign (CO)
+    // → foreign originator (CO).
+    let chain = [
+        ("terminating", "US", None),
+        ("transit", "US", Some((IdentifierKind::Frn, "0031000002"))),
+        ("gateway", "US", Some((IdentifierKind::Rmd, "RMD0009003"))),
+        ("departure", "MX", None),
+        ("relay", "CO", None),
+        ("origin", "CO", None),
+    ];
+    let mut tokens = Vec::new();
+    for (id, country, identifier) in &chain {
+        let provider = t.provider(id, country, identifier.as_slice()).await;
+        tokens.push(t.provider_token(&provider, &[Scope::HopsRead, Scope::HopsAnswer]).await);
+    }
+    let staff = t.staff_token(&[Scope::TracebacksManage, Scope::TracebacksRead]).await;
+    let started = t
+        .post(&staff, "/api/v1/tracebacks", &json!({
+            "terminating_provider": "terminating",
+            "call": {"calling": "+1 202-555-0123", "called": "(312) 555-0199", "call_time": "2026-03-01T18:22:05Z",
+                     "campaign_label": "Medicare card renewal", "basis_summary": "Analytics flagged a Medicare impersonation campaign."}
+        }))
+        .await;
+    let detail = expect_json(started, 201).await;
+    let id = detail["id"].as_str().unwrap().to_owned();
+    assert_eq!(detail["hops"][0]["request"]["respond_by"], "2026-03-03T15:00:00Z");
+
+    // Each provider finds its request in its list and answers, naming the next by id, FRN or RMD.
+    let answers = [
+        json!({"kind": "upstream", "upstream": {"frn": "31000002"}, "evidence": {"sip_call_id": "abc@sbc", "attestation_received": "A"}}),
+        json!({"kind": "upstream", "upstream": {"rmd_number": "RMD0009003"}}),
+        json!({"kind": "upstream", "upstream": {"provider_id": "departure"}, "evidence": {"ingress_trunk": "INTL-7"}}),
+        json!({"kind": "upstream", "upstream": {"provider_id": "relay"}}),
+        json!({"kind": "upstream", "upstream": {"provider_id": "origin"}}),
+        json!({"kind": "originated", "customer": {"name": "Call Centre Pacífico SAS", "country": "CO", "business_nature": "outbound sales"},
+               "mitigation": {"action": "terminated"}, "attestation": "A"}),
+    ];
+    for (index, answer) in answers.iter().enumerate() {
+        t.advance(jiff::SignedDuration::from_mins(30)).await;
+        let token = &tokens[index];
+        let list = expect_json(t.get(token, "/api/v1/provider/hops").await, 200).await;
+        let items = list["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{} sees its one open request: {list}", chain[index].0);
+        assert_eq!(items[0]["traceback_id"], id.as_str());
+        let hop = items[0]["hop"].as_i64().unwrap();
+        let path = format!("/api/v1/provider/tracebacks/{id}/hops/{hop}/answer");
+        let view = expect_json(t.post(token, &path, answer).await, 200).await;
+        assert_eq!(view["hops"][0]["state"], "answered", "{view}");
+    }
+
+    let detail = expect_json(t.get(&staff, &format!("/api/v1/tracebacks/{id}")).await, 200).await;
+    assert_eq!(detail["status"], "closed");
+    assert_eq!(detail["outcome"], json!({"outcome": "origin_identified", "origin": "international"}));
+    assert_eq!(detail["hop_count"], 6);
+    let expected: Vec<(String, Vec<String>)> = [
+        ("terminating", vec![]),
+        ("transit", vec![]),
+        ("gateway", vec!["us_point_of_entry"]),
+        ("departure", vec!["foreign_point_of_departure"]),
+        ("relay", vec![]),
+        ("origin", vec!["international_origin"]),
+    ]
+    .into_iter()
+    .map(|(p, l)| (p.to_owned(), l.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(labels(&detail), expected);
+
+    // The transit provider sees its own hop and, of its upstream, only the limited role.
+    let view = expect_json(t.get(&tokens[1], &format!("/api/v1/provider/tracebacks/{id}")).await, 200).await;
+    assert_eq!(view["hops"][0]["named_by"]["id"], "terminating");
+    assert_eq!(view["hops"][0]["upstream"], json!({"provider": {"id": "gateway", "name": "gateway Communications"}, "role": "trace_continued"}));
+    let text = view.to_string();
+    for hidden in ["Call Centre Pacífico", "origin Communications", "departure", "INTL-7"] {
+        assert!(!text.contains(hidden), "the transit provider's view shows {hidden}: {text}");
+    }
+    assert_eq!(view["closed"], true);
+}

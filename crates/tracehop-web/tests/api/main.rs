@@ -1,0 +1,9 @@
+//! The provider API through the real HTTP server, on the engine `TRACEHOP_TEST_DATABASE_URL`
+//! chooses.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is a failed test
+
+mod email;
+mod errors;
+mod webhooks;
+mod journey;
+mod support;
