@@ -34,12 +34,12 @@ impl App {
     /// that staff later verify or merge.
     pub(crate) async fn create_unverified(&self, tx: &mut Tx, contact: &SuppliedContact) -> AppResult<ProviderProfile> {
         if contact.provider_name.trim().is_empty() {
-            return Err(AppError::invalid("upstream_new.provider_name", "the upstream's name is required"));
+            return Err(AppError::invalid("upstream.provider_name", "the upstream's name is required"));
         }
         let now = self.now();
         let suffix: String = uuid::Uuid::new_v4().simple().to_string().chars().take(12).collect();
         let id = ProviderId::new(format!("unverified-{suffix}"))
-            .map_err(|e| AppError::invalid("upstream_new", e.to_string()))?;
+            .map_err(|e| AppError::invalid("upstream.provider_name", e.to_string()))?;
         let mut input = ProviderInput::new(id.clone(), contact.provider_name.trim(), contact.country);
         input.verified = false;
         input.details = serde_json::json!({ "supplied": contact });

@@ -29,6 +29,12 @@ pub use mail::Mailer;
 pub use principal::{Principal, ProviderHandle, StaffHandle};
 pub use settings::Settings;
 
+/// Chooses rustls's ring provider for every TLS client in the process (webhooks, mail, the
+/// database), once; HTTP clients built before it would fail.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The application: a store, a clock, the policy settings and the ways out (mail, HTTP).
 /// Cheap to clone.
 #[derive(Clone)]
@@ -42,6 +48,7 @@ struct Inner {
     settings: Settings,
     mailer: Mailer,
     http: reqwest::Client,
+    tokens: tokens::TokenCache,
 }
 
 impl App {
@@ -51,14 +58,13 @@ impl App {
     }
 
     pub fn with_mailer(store: Store, clock: Arc<dyn Clock>, settings: Settings, mailer: Mailer) -> Self {
-        // Webhooks to https endpoints use rustls with the ring provider, as the database does.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .user_agent(concat!("tracehop/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http }) }
+        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens: tokens::TokenCache::default() }) }
     }
 
     pub fn store(&self) -> &Store {
@@ -75,6 +81,10 @@ impl App {
 
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    pub(crate) fn inner_tokens(&self) -> &tokens::TokenCache {
+        &self.inner.tokens
     }
 
     pub fn now(&self) -> Timestamp {

@@ -83,14 +83,14 @@ impl Mailer {
             "smtp" => {
                 let host = config.host.as_deref().ok_or("mail.host is required for smtp")?;
                 let (port, tls, username, password) = (&config.port, &config.tls, &config.username, &config.password);
-                let parameters = || TlsParameters::new(host.to_owned()).map_err(|e| format!("mail TLS for {host}: {e}"));
+                let parameters =
+                    || TlsParameters::new(host.to_owned()).map_err(|e| format!("mail TLS for {host}: {e}"));
                 let tls = match tls {
                     TlsMode::None => Tls::None,
                     TlsMode::Starttls => Tls::Required(parameters()?),
                     TlsMode::Tls => Tls::Wrapper(parameters()?),
                 };
-                let mut builder =
-                    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(*port).tls(tls);
+                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host).port(*port).tls(tls);
                 if let (Some(user), Some(password)) = (username, password) {
                     builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
                 }

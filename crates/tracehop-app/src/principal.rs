@@ -10,7 +10,7 @@ use tracehop_core::traceback::{
 };
 use tracehop_store::tracebacks::{HopFilter, HopRecord};
 
-use crate::traceback::{Executed, Request, StartRequest, UpstreamChoice};
+use crate::traceback::{Access, Executed, Request, StartRequest, UpstreamChoice};
 use crate::{App, AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,15 +114,11 @@ impl ProviderHandle<'_> {
     /// Runs a request on one of its hops. Anything about a hop that is not its own, or a
     /// traceback it has no hop in, is "not found".
     async fn on_own_hop(&self, traceback: TracebackId, hop: HopId, request: Request) -> AppResult<Executed> {
-        let hidden = || AppError::NotFound(format!("hop {hop} of traceback {traceback}"));
-        let (_, state) = self.app.traceback(traceback).await.map_err(|_| hidden())?;
-        if state.hop(hop).is_none_or(|h| h.provider.id != self.provider) {
-            return Err(hidden());
-        }
-        match self.app.execute(traceback, &self.actor, &request).await {
-            Err(AppError::Rejected(
-                Rejection::NotYourHop(_) | Rejection::NoHopInTraceback | Rejection::UnknownHop(_),
-            )) => Err(hidden()),
+        let access = Access::OwnHop { provider: &self.provider, hop };
+        match self.app.execute_as(traceback, &self.actor, &request, None, access).await {
+            Err(AppError::Rejected(Rejection::NotYourHop(_) | Rejection::NoHopInTraceback | Rejection::UnknownHop(_))) => {
+                Err(AppError::NotFound(format!("hop {hop} of traceback {traceback}")))
+            }
             other => other,
         }
     }

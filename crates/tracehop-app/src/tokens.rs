@@ -118,6 +118,44 @@ impl Caller {
 
 pub const DEFAULT_RATE_LIMIT: u32 = 600;
 
+/// A token's last use is written back at most this often.
+const TOUCH_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
+
+/// How long a replica trusts a token it looked up; revocation elsewhere takes effect within it.
+const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Recently looked-up tokens, so a busy client costs no database read per request.
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (TokenRecord, std::time::Instant)>>,
+}
+
+impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (TokenRecord, std::time::Instant)>> {
+        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, prefix: &str) -> Option<TokenRecord> {
+        self.lock().get(prefix).filter(|(_, at)| at.elapsed() < CACHE_FOR).map(|(record, _)| record.clone())
+    }
+
+    fn put(&self, record: TokenRecord) {
+        let mut entries = self.lock();
+        entries.retain(|_, (_, at)| at.elapsed() < CACHE_FOR);
+        entries.insert(record.prefix.clone(), (record, std::time::Instant::now()));
+    }
+
+    fn touched(&self, prefix: &str, at: Timestamp) {
+        if let Some((record, _)) = self.lock().get_mut(prefix) {
+            record.last_used_at = Some(at);
+        }
+    }
+
+    fn forget(&self, prefix: &str) {
+        self.lock().remove(prefix);
+    }
+}
+
 /// How a token's owner is stored, and which scopes it may hold.
 type OwnerColumns = (&'static str, Option<String>, Option<&'static str>, fn(Scope) -> bool);
 const TOKEN_PREFIX: &str = "thp_";
@@ -230,7 +268,14 @@ impl App {
             .map(|(prefix, _)| prefix)
             .filter(|p| p.starts_with(TOKEN_PREFIX))
             .ok_or_else(refused)?;
-        let record = self.store().token_by_prefix(prefix).await?.ok_or_else(refused)?;
+        let record = match self.inner_tokens().get(prefix) {
+            Some(record) => record,
+            None => {
+                let record = self.store().token_by_prefix(prefix).await?.ok_or_else(refused)?;
+                self.inner_tokens().put(record.clone());
+                record
+            }
+        };
         if !same(&record.secret_hash, &digest(token)) {
             return Err(refused());
         }
@@ -240,6 +285,15 @@ impl App {
         }
         if record.expires_at.is_some_and(|at| at <= now) {
             return Err(AppError::Unauthorized("this token has expired".into()));
+        }
+        if record.last_used_at.is_none_or(|last| now.duration_since(last) >= TOUCH_EVERY) {
+            self.inner_tokens().touched(prefix, now);
+            let (store, id) = (self.store().clone(), record.id.clone());
+            tokio::spawn(async move {
+                if let Err(error) = store.touch_token(&id, now).await {
+                    tracing::warn!(%error, "could not record a token's last use");
+                }
+            });
         }
         caller_of(&record).ok_or_else(refused)
     }
@@ -269,6 +323,7 @@ impl App {
             return Err(hidden());
         }
         self.store().revoke_token(id, self.now()).await?;
+        self.inner_tokens().forget(&record.prefix);
         self.store().token(id).await?.ok_or_else(hidden)
     }
 }

@@ -60,10 +60,19 @@ pub struct Executed {
     pub state: Traceback,
 }
 
+/// Whose business the traceback must be for the command to run at all.
+#[derive(Debug, Clone, Copy)]
+pub enum Access<'a> {
+    /// Staff and the platform.
+    Any,
+    /// A provider acting on one of its hops: anything else is "not found" (ACC-2).
+    OwnHop { provider: &'a ProviderId, hop: HopId },
+}
+
 impl App {
     /// Runs `request` on traceback `id` for `actor`.
     pub async fn execute(&self, id: TracebackId, actor: &Actor, request: &Request) -> AppResult<Executed> {
-        self.execute_leased(id, actor, request, None).await
+        self.execute_as(id, actor, request, None, Access::Any).await
     }
 
     /// Like [`App::execute`], completing a claimed job in the same transaction.
@@ -74,8 +83,20 @@ impl App {
         request: &Request,
         lease: Option<JobLease<'_>>,
     ) -> AppResult<Executed> {
+        self.execute_as(id, actor, request, lease, Access::Any).await
+    }
+
+    /// Runs a command, checking `access` against the state it loads in the same transaction.
+    pub async fn execute_as(
+        &self,
+        id: TracebackId,
+        actor: &Actor,
+        request: &Request,
+        lease: Option<JobLease<'_>>,
+        access: Access<'_>,
+    ) -> AppResult<Executed> {
         for _ in 0..ATTEMPTS {
-            match self.try_execute(id, actor, request, lease).await {
+            match self.try_execute(id, actor, request, lease, access).await {
                 Err(AppError::Store(StoreError::Conflict(_))) => {}
                 other => return other,
             }
@@ -89,10 +110,17 @@ impl App {
         actor: &Actor,
         request: &Request,
         lease: Option<JobLease<'_>>,
+        access: Access<'_>,
     ) -> AppResult<Executed> {
         let now = self.now();
         let mut tx = self.store().begin().await?;
         let snapshot = tx.load_snapshot(id).await?;
+        if let Access::OwnHop { provider, hop } = access {
+            let own = snapshot.as_ref().and_then(|s| s.state.hop(hop)).is_some_and(|h| &h.provider.id == provider);
+            if !own {
+                return Err(AppError::NotFound(format!("hop {hop} of traceback {id}")));
+            }
+        }
         if snapshot.is_none() && !matches!(request, Request::Start(_)) {
             return Err(AppError::NotFound(format!("traceback {id}")));
         }
@@ -146,7 +174,7 @@ impl App {
             }
             Request::AnswerUpstream { hop, upstream, evidence } => {
                 let (upstream, supplied) = match upstream {
-                    UpstreamChoice::Known(provider) => (profile(tx, provider, "upstream").await?, None),
+                    UpstreamChoice::Known(provider) => (profile(tx, provider, "upstream.provider_id").await?, None),
                     UpstreamChoice::Identified(kind, value) => {
                         let provider = tx.provider_by_identifier(*kind, value).await?.ok_or_else(|| {
                             AppError::invalid(

@@ -1,20 +1,22 @@
 //! The worker: claims due jobs and runs them. Deadline timers and reminders become commands whose
 //! transaction also completes the job, so each takes effect once however many replicas run and
-//! whatever crashes in between; a crashed worker's jobs come back when its lease runs out.
+//! whatever crashes in between. Emails and webhooks go out at least once: a batch's deliveries
+//! are logged and their jobs completed together after sending. A crashed worker's jobs come back
+//! when its lease runs out.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 use tracehop_core::traceback::Actor;
 use tracehop_core::traceback::command::Action;
 use tracehop_store::jobs::Job;
+use tracehop_store::webhooks::DeliveryRecord;
 
 use crate::jobs::{DEADLINE, REMINDER, TimerJob};
 use crate::notify::{EMAIL, EmailJob, WEBHOOK, WebhookJob, signature_header};
 use crate::traceback::{JobLease, Request};
 use crate::{App, AppError, ManualClock};
-use tracehop_store::webhooks::DeliveryRecord;
 
 /// The kinds of job this worker runs.
 pub const KINDS: &[&str] = &[DEADLINE, REMINDER, EMAIL, WEBHOOK];
@@ -37,6 +39,13 @@ pub enum JobResult {
     Failed,
 }
 
+/// The result of one delivery attempt, to be written with the batch.
+struct Attempt {
+    record: Option<DeliveryRecord>,
+    /// `Ok`: delivered (or nothing to deliver); `Err((retry_at, why))`: retry or give up.
+    result: Result<(), (Option<Timestamp>, String)>,
+}
+
 impl Worker {
     pub fn new(app: App, name: impl Into<String>) -> Self {
         Self { app, name: name.into() }
@@ -47,10 +56,23 @@ impl Worker {
         let now = self.app.now();
         let settings = self.app.settings().worker;
         let jobs = self.app.store().claim_jobs(&self.name, KINDS, now, settings.lease, settings.batch).await?;
+        let mut attempts = Vec::new();
         for job in &jobs {
-            let result = self.run_job(job).await;
-            tracing::debug!(job = job.id, kind = %job.kind, ?result, "job ran");
+            match job.kind.as_str() {
+                DEADLINE | REMINDER => {
+                    let result = self.run_timer(job).await;
+                    let outcome = self.settle_timer(job, result).await;
+                    tracing::debug!(job = job.id, kind = %job.kind, ?outcome, "timer ran");
+                }
+                EMAIL => attempts.push((job, self.send_email(job).await)),
+                WEBHOOK => attempts.push((job, self.deliver_webhook(job).await)),
+                other => {
+                    let message = format!("no handler for job kind {other}");
+                    attempts.push((job, Attempt { record: None, result: Err((None, message)) }));
+                }
+            }
         }
+        self.settle_deliveries(&attempts).await?;
         Ok(jobs.len())
     }
 
@@ -93,7 +115,7 @@ impl Worker {
             let ran = match self.run_due().await {
                 Ok(ran) => ran,
                 Err(error) => {
-                    tracing::warn!(%error, "worker could not claim jobs");
+                    tracing::warn!(%error, "worker could not run jobs");
                     0
                 }
             };
@@ -110,59 +132,19 @@ impl Worker {
         }
     }
 
-    async fn run_job(&self, job: &Job) -> JobResult {
-        let outcome = match job.kind.as_str() {
-            DEADLINE | REMINDER => self.run_timer(job).await,
-            EMAIL => self.send_email(job).await,
-            WEBHOOK => self.deliver_webhook(job).await,
-            other => Err(AppError::invalid("job.kind", format!("no handler for {other}"))),
-        };
-        let now = self.app.now();
-        let store = self.app.store();
-        match outcome {
-            // Timers completed themselves with their command; deliveries finish here.
-            Ok(()) if matches!(job.kind.as_str(), EMAIL | WEBHOOK) => {
-                match store.finish_job(job.id, &self.name, now).await {
-                    Ok(true) => JobResult::Done,
-                    _ => JobResult::Lost,
-                }
-            }
-            Ok(()) => JobResult::Done,
-            Err(AppError::Delivery { retry_at, message }) => {
-                let retry_at = retry_at.filter(|_| job.attempts < job.max_attempts);
-                match store.release_job(job, &self.name, &message, retry_at, now).await {
-                    Ok(()) if retry_at.is_some() => JobResult::Retry,
-                    Ok(()) => JobResult::Failed,
-                    Err(_) => JobResult::Lost,
-                }
-            }
-            Err(AppError::Busy(_)) => JobResult::Lost,
-            // The job can never succeed: record why and stop trying.
-            Err(error @ (AppError::Rejected(_) | AppError::NotFound(_) | AppError::Invalid { .. })) => {
-                tracing::warn!(job = job.id, %error, "job dropped");
-                match store.release_job(job, &self.name, &error.to_string(), None, now).await {
-                    Ok(()) => JobResult::Failed,
-                    Err(_) => JobResult::Lost,
-                }
-            }
-            Err(error) => {
-                let backoff = SignedDuration::from_secs(
-                    2_i64.saturating_pow(u32::try_from(job.attempts.clamp(0, 12)).unwrap_or(12)),
-                );
-                let retry_at = now.checked_add(backoff).ok();
-                tracing::warn!(job = job.id, %error, "job will be retried");
-                match store.release_job(job, &self.name, &error.to_string(), retry_at, now).await {
-                    Ok(()) if job.attempts >= job.max_attempts => JobResult::Failed,
-                    Ok(()) => JobResult::Retry,
-                    Err(_) => JobResult::Lost,
-                }
+    async fn run_timer(&self, job: &Job) -> Result<(), AppError> {
+        let timer: TimerJob = serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
+        if job.kind == REMINDER {
+            // A reminder belongs to the deadline's value when it was set. After an extension or a
+            // new request the deadline moved and a newer timer reminds at the right time; this one
+            // would remind early and take the newer one's place.
+            let (_, state) = self.app.traceback(timer.traceback).await?;
+            let due = state.hop(timer.hop).and_then(|h| h.request).map(|r| r.due(timer.deadline));
+            if due != Some(timer.due) {
+                self.app.store().finish_job(job.id, &self.name, self.app.now()).await?;
+                return Ok(());
             }
         }
-    }
-
-    async fn run_timer(&self, job: &Job) -> Result<(), AppError> {
-        let timer: TimerJob =
-            serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
         let action = if job.kind == DEADLINE {
             Action::DeadlineElapsed { hop: timer.hop, deadline: timer.deadline }
         } else {
@@ -171,15 +153,60 @@ impl Worker {
         let lease = JobLease { id: job.id, worker: &self.name };
         self.app.execute_leased(timer.traceback, &Actor::System, &Request::Core(action), Some(lease)).await.map(|_| ())
     }
-}
 
-impl Worker {
-    async fn send_email(&self, job: &Job) -> Result<(), AppError> {
-        let email: EmailJob =
-            serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
-        let started = std::time::Instant::now();
+    /// A timer completed itself with its command; a failed one is retried or dropped.
+    async fn settle_timer(&self, job: &Job, result: Result<(), AppError>) -> JobResult {
+        let now = self.app.now();
+        let store = self.app.store();
+        let (retry_at, error) = match result {
+            Ok(()) => return JobResult::Done,
+            Err(AppError::Busy(_)) => return JobResult::Lost,
+            // It can never succeed: record why and stop trying.
+            Err(error @ (AppError::Rejected(_) | AppError::NotFound(_) | AppError::Invalid { .. })) => (None, error),
+            Err(error) => (Some(now + backoff(job.attempts, SignedDuration::from_secs(1))), error),
+        };
+        tracing::warn!(job = job.id, %error, retry = retry_at.is_some(), "timer failed");
+        match store.release_job(job, &self.name, &error.to_string(), retry_at, now).await {
+            Ok(()) if retry_at.is_some() && job.attempts < job.max_attempts => JobResult::Retry,
+            Ok(()) => JobResult::Failed,
+            Err(_) => JobResult::Lost,
+        }
+    }
+
+    /// Logs a batch's delivery attempts and completes or reschedules their jobs in one
+    /// transaction.
+    async fn settle_deliveries(&self, attempts: &[(&Job, Attempt)]) -> Result<(), AppError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        let now = self.app.now();
+        let mut tx = self.app.store().begin().await?;
+        for (job, attempt) in attempts {
+            if let Some(record) = &attempt.record {
+                tx.record_delivery(record).await?;
+            }
+            match &attempt.result {
+                Ok(()) => {
+                    tx.complete_job(job.id, &self.name, now).await?;
+                }
+                Err((retry_at, message)) => {
+                    let retry_at = retry_at.filter(|_| job.attempts < job.max_attempts);
+                    tx.release_job(job, &self.name, message, retry_at, now).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn send_email(&self, job: &Job) -> Attempt {
+        let email: EmailJob = match serde_json::from_str(&job.payload) {
+            Ok(email) => email,
+            Err(error) => return Attempt { record: None, result: Err((None, format!("unreadable email job: {error}"))) },
+        };
+        let started = Instant::now();
         let sent = self.app.mailer().send(&email.to, &email.subject, &email.body, &email.event_id).await;
-        let delivery = DeliveryRecord {
+        let record = DeliveryRecord {
             id: 0,
             channel: EMAIL.to_owned(),
             job_id: Some(job.id),
@@ -193,25 +220,29 @@ impl Worker {
             outcome: if sent.is_ok() { "delivered" } else { "failed" }.to_owned(),
             status_code: None,
             error: sent.as_ref().err().cloned(),
-            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            duration_ms: elapsed_ms(started),
             at: self.app.now(),
         };
-        self.app.store().record_delivery(&delivery).await?;
-        sent.map_err(|message| AppError::Delivery {
-            retry_at: Some(self.app.now() + backoff(job.attempts, SignedDuration::from_mins(1))),
-            message,
-        })
+        let retry_at = self.app.now() + backoff(job.attempts, SignedDuration::from_mins(1));
+        Attempt { record: Some(record), result: sent.map_err(|message| (Some(retry_at), message)) }
     }
 
-    async fn deliver_webhook(&self, job: &Job) -> Result<(), AppError> {
-        let delivery: WebhookJob =
-            serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
-        let Some(webhook) = self.app.store().webhook(&delivery.webhook_id).await?.filter(|w| w.active) else {
-            return Err(AppError::NotFound(format!("webhook {} (removed or paused)", delivery.webhook_id)));
+    async fn deliver_webhook(&self, job: &Job) -> Attempt {
+        let delivery: WebhookJob = match serde_json::from_str(&job.payload) {
+            Ok(delivery) => delivery,
+            Err(error) => return Attempt { record: None, result: Err((None, format!("unreadable webhook job: {error}"))) },
+        };
+        let webhook = match self.app.store().webhook(&delivery.webhook_id).await {
+            Ok(Some(webhook)) if webhook.active => webhook,
+            Ok(_) => return Attempt { record: None, result: Err((None, format!("webhook {} was removed or paused", delivery.webhook_id))) },
+            Err(error) => {
+                let retry_at = self.app.now() + backoff(job.attempts, SignedDuration::from_secs(30));
+                return Attempt { record: None, result: Err((Some(retry_at), error.to_string())) };
+            }
         };
         let now = self.app.now();
         let signature = signature_header(&webhook.signing_secrets(now), &delivery.body, now);
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let response = self
             .app
             .http()
@@ -225,10 +256,9 @@ impl Worker {
             .await;
         let (status_code, failure) = match &response {
             Ok(response) if response.status().is_success() => (Some(i64::from(response.status().as_u16())), None),
-            Ok(response) => (
-                Some(i64::from(response.status().as_u16())),
-                Some(format!("the endpoint answered {}", response.status())),
-            ),
+            Ok(response) => {
+                (Some(i64::from(response.status().as_u16())), Some(format!("the endpoint answered {}", response.status())))
+            }
             Err(error) => (None, Some(error.to_string())),
         };
         let record = DeliveryRecord {
@@ -245,19 +275,23 @@ impl Worker {
             outcome: if failure.is_none() { "delivered" } else { "failed" }.to_owned(),
             status_code,
             error: failure.clone(),
-            duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            duration_ms: elapsed_ms(started),
             at: self.app.now(),
         };
-        self.app.store().record_delivery(&record).await?;
-        match failure {
+        let result = match failure {
             None => Ok(()),
             Some(message) => {
                 let next = now + backoff(job.attempts, SignedDuration::from_secs(30));
                 let within_window = next.duration_since(delivery.enqueued_at) <= WEBHOOK_RETRY_WINDOW;
-                Err(AppError::Delivery { retry_at: within_window.then_some(next), message })
+                Err((within_window.then_some(next), message))
             }
-        }
+        };
+        Attempt { record: Some(record), result }
     }
+}
+
+fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
 }
 
 /// `base × 2^(attempt − 1)`, at most an hour.

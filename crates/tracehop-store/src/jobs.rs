@@ -88,6 +88,28 @@ impl Tx {
         Ok(())
     }
 
+    /// Gives a claimed job back for another try at `retry_at`, or marks it failed when its
+    /// attempts are spent.
+    pub async fn release_job(&mut self, job: &Job, worker: &str, error: &str, retry_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
+        let give_up = retry_at.is_none() || job.attempts >= job.max_attempts;
+        with_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE jobs SET state = CASE WHEN $4 THEN 'failed' ELSE 'pending' END,
+                     run_at_us = COALESCE($5, run_at_us), last_error = $3, locked_by = NULL, locked_until_us = NULL,
+                     finished_at_us = CASE WHEN $4 THEN $6 ELSE NULL END
+                 WHERE id = $1 AND locked_by = $2",
+            )
+            .bind(job.id)
+            .bind(worker)
+            .bind(error)
+            .bind(give_up)
+            .bind(retry_at.map(micros))
+            .bind(micros(now))
+            .execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     /// Marks a claimed job done, in the transaction of its effect. False when this worker no
     /// longer holds the job (its lease ran out and another took it): roll the effect back.
     pub async fn complete_job(&mut self, id: i64, worker: &str, now: Timestamp) -> Result<bool> {
@@ -144,31 +166,9 @@ impl Store {
 
     /// Gives a job back for another try at `retry_at`, or marks it failed when its attempts are
     /// spent.
-    pub async fn release_job(
-        &self,
-        job: &Job,
-        worker: &str,
-        error: &str,
-        retry_at: Option<Timestamp>,
-        now: Timestamp,
-    ) -> Result<()> {
+    pub async fn release_job(&self, job: &Job, worker: &str, error: &str, retry_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
         let mut tx = self.begin().await?;
-        let give_up = retry_at.is_none() || job.attempts >= job.max_attempts;
-        with_tx!(tx, conn => {
-            sqlx::query(
-                "UPDATE jobs SET state = CASE WHEN $4 THEN 'failed' ELSE 'pending' END,
-                     run_at_us = COALESCE($5, run_at_us), last_error = $3, locked_by = NULL, locked_until_us = NULL,
-                     finished_at_us = CASE WHEN $4 THEN $6 ELSE NULL END
-                 WHERE id = $1 AND locked_by = $2",
-            )
-            .bind(job.id)
-            .bind(worker)
-            .bind(error)
-            .bind(give_up)
-            .bind(retry_at.map(micros))
-            .bind(micros(now))
-            .execute(conn).await.map(|r| r.rows_affected())
-        })?;
+        tx.release_job(job, worker, error, retry_at, now).await?;
         tx.commit().await
     }
 

@@ -303,18 +303,20 @@ impl Tx {
         })
     }
 
-    /// The provider as the engine needs it when it enters a traceback now.
+    /// The provider as the engine needs it when it enters a traceback now: reachable when a
+    /// contact has an email or a phone.
     pub async fn provider_profile(&mut self, id: &ProviderId) -> Result<Option<ProviderProfile>> {
-        let Some(record) = self.provider(id).await? else {
-            return Ok(None);
-        };
-        let contactable: i64 = with_tx!(self, conn => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM provider_contacts WHERE provider_id = $1 AND email IS NOT NULL AND email <> ''")
-                .bind(id.as_str())
-                .fetch_one(conn)
-                .await
+        let sql = format!(
+            "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM provider_contacts c WHERE c.provider_id = providers.id
+                 AND (COALESCE(c.email, '') <> '' OR COALESCE(c.phone, '') <> '')) AS contactable
+             FROM providers WHERE id = $1"
+        );
+        let found = with_tx!(self, conn => {
+            let rows = sqlx::query(AssertSqlSafe(sql)).bind(id.as_str()).fetch_all(conn).await?;
+            let reachable = rows.iter().map(|row| row.try_get::<bool, _>("contactable")).collect::<std::result::Result<Vec<_>, _>>()?;
+            provider_records!(rows).map(|records| records.into_iter().zip(reachable).collect::<Vec<_>>())
         })?;
-        Ok(Some(profile_of(record, contactable > 0)))
+        Ok(found.into_iter().next().map(|(record, reachable)| profile_of(record, reachable)))
     }
 }
 

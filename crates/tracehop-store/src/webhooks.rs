@@ -100,6 +100,24 @@ impl Tx {
         })
     }
 
+    pub async fn record_delivery(&mut self, delivery: &DeliveryRecord) -> Result<()> {
+        with_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO deliveries (channel, job_id, webhook_id, provider_id, traceback_id, event_id, event_type, target,
+                     attempt, outcome, status_code, error, duration_ms, at_us)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            )
+            .bind(&delivery.channel).bind(delivery.job_id).bind(&delivery.webhook_id).bind(&delivery.provider_id)
+            .bind(&delivery.traceback_id).bind(&delivery.event_id).bind(&delivery.event_type).bind(&delivery.target)
+            .bind(delivery.attempt).bind(&delivery.outcome).bind(delivery.status_code).bind(&delivery.error)
+            .bind(delivery.duration_ms).bind(micros(delivery.at))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     pub async fn save_webhook(&mut self, webhook: &WebhookRecord) -> Result<()> {
         with_tx!(self, conn => {
             sqlx::query(
@@ -148,20 +166,7 @@ impl Store {
 
     pub async fn record_delivery(&self, delivery: &DeliveryRecord) -> Result<()> {
         let mut tx = self.begin().await?;
-        with_tx!(tx, conn => {
-            sqlx::query(
-                "INSERT INTO deliveries (channel, job_id, webhook_id, provider_id, traceback_id, event_id, event_type, target,
-                     attempt, outcome, status_code, error, duration_ms, at_us)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            )
-            .bind(&delivery.channel).bind(delivery.job_id).bind(&delivery.webhook_id).bind(&delivery.provider_id)
-            .bind(&delivery.traceback_id).bind(&delivery.event_id).bind(&delivery.event_type).bind(&delivery.target)
-            .bind(delivery.attempt).bind(&delivery.outcome).bind(delivery.status_code).bind(&delivery.error)
-            .bind(delivery.duration_ms).bind(micros(delivery.at))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
-        })?;
+        tx.record_delivery(delivery).await?;
         tx.commit().await
     }
 

@@ -205,7 +205,11 @@ async fn receive(State(state): State<Arc<Mutex<ReceiverState>>>, headers: Header
     } else {
         StatusCode::OK
     };
-    state.seen.push(ReceivedDelivery { headers, body: String::from_utf8_lossy(&body).into_owned(), status: status.as_u16() });
+    state.seen.push(ReceivedDelivery {
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        status: status.as_u16(),
+    });
     status
 }
 
@@ -264,7 +268,8 @@ impl TestApp {
     /// A reachable provider with primary and backup contacts and the given identifiers.
     pub async fn provider(&self, id: &str, country: &str, identifiers: &[(IdentifierKind, &str)]) -> ProviderId {
         let provider = ProviderId::new(id).unwrap();
-        let input = ProviderInput::new(provider.clone(), format!("{id} Communications"), Country::parse(country).unwrap());
+        let input =
+            ProviderInput::new(provider.clone(), format!("{id} Communications"), Country::parse(country).unwrap());
         let contacts = [ContactRole::Primary, ContactRole::Backup]
             .into_iter()
             .map(|role| Contact {
@@ -299,7 +304,8 @@ impl TestApp {
     async fn issue(&self, owner: TokenOwner, scopes: &[Scope]) -> String {
         let operator = Principal::Staff { user: "test-operator".to_owned(), role: StaffRole::Admin };
         let scopes: BTreeSet<Scope> = scopes.iter().copied().collect();
-        let new = NewToken { name: "test".to_owned(), owner, scopes, expires_at: None, rate_limit_per_minute: Some(100_000) };
+        let new =
+            NewToken { name: "test".to_owned(), owner, scopes, expires_at: None, rate_limit_per_minute: Some(100_000) };
         self.app.issue_token(&operator, None, new).await.unwrap().token
     }
 

@@ -9,15 +9,11 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use jiff::SignedDuration;
 use tracehop_app::AppError;
 use tracehop_app::tokens::{Caller, Scope};
 
 use super::problem::ApiError;
 use crate::AppState;
-
-/// How often a token's last use is written back.
-const TOUCH_EVERY: SignedDuration = SignedDuration::from_secs(60);
 
 /// Token buckets per token, refilled continuously to the token's per-minute limit. Each replica
 /// keeps its own.
@@ -67,16 +63,6 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     if let Err(retry_after_seconds) = state.limiter.take(&caller.token_id, caller.rate_limit_per_minute) {
         return ApiError::from(AppError::RateLimited { limit: caller.rate_limit_per_minute, retry_after_seconds })
             .into_response();
-    }
-    let now = state.app.now();
-    if caller.last_used_at.is_none_or(|last| now.duration_since(last) >= TOUCH_EVERY) {
-        let store = state.app.store().clone();
-        let id = caller.token_id.clone();
-        tokio::spawn(async move {
-            if let Err(error) = store.touch_token(&id, now).await {
-                tracing::warn!(%error, "could not record a token's last use");
-            }
-        });
     }
     request.extensions_mut().insert(caller);
     next.run(request).await

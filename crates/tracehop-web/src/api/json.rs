@@ -23,17 +23,42 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json =
-            request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-                v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-            });
-        if !is_json {
-            return Err(ApiError::new("unsupported-media-type", "send the body as application/json"));
-        }
-        let bytes =
-            Bytes::from_request(request, state).await.map_err(|e| ApiError::new("malformed-body", e.to_string()))?;
-        read_json(&bytes).map(ApiJson)
+        read_json(&json_bytes(request, state).await?).map(ApiJson)
     }
+}
+
+/// A body type that reads itself from JSON, where serde's derived reading would lose the path of
+/// the field at fault.
+pub trait ReadBody: Sized {
+    fn read(bytes: &[u8]) -> Result<Self, ApiError>;
+}
+
+/// A JSON request body read by [`ReadBody`].
+pub struct ApiBody<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiBody<T>
+where
+    T: ReadBody,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        T::read(&json_bytes(request, state).await?).map(ApiBody)
+    }
+}
+
+/// The bytes of a body sent as `application/json`.
+async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+    if !is_json {
+        return Err(ApiError::new("unsupported-media-type", "send the body as application/json"));
+    }
+    Bytes::from_request(request, state).await.map_err(|e| ApiError::new("malformed-body", e.to_string()))
 }
 
 /// Reads JSON, reporting syntax errors as malformed and shape errors with their field path.
@@ -50,10 +75,17 @@ pub fn read_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             if inner.is_syntax() || inner.is_eof() {
                 Err(ApiError::new("malformed-body", inner.to_string()))
             } else {
-                let field = if path == "." { "body".to_owned() } else { path };
                 let message = inner.to_string();
                 // serde appends " at line L column C"; the field path says where.
                 let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+                // A missing field is reported at the object that lacks it: name the field itself.
+                let missing = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`'));
+                let field = match (path.as_str(), missing) {
+                    (".", Some(name)) => name.to_owned(),
+                    (".", None) => "body".to_owned(),
+                    (_, Some(name)) => format!("{path}.{name}"),
+                    (_, None) => path,
+                };
                 Err(ApiError::invalid(field, message))
             }
         }

@@ -147,12 +147,18 @@ fn describe_responses(openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::Ope
     if let Some(paths) = document.get_mut("paths").and_then(serde_json::Value::as_object_mut) {
         for item in paths.values_mut().filter_map(serde_json::Value::as_object_mut) {
             for operation in item.values_mut() {
-                let Some(responses) = operation.get_mut("responses").and_then(serde_json::Value::as_object_mut) else { continue };
+                let Some(responses) = operation.get_mut("responses").and_then(serde_json::Value::as_object_mut) else {
+                    continue;
+                };
                 for (status, response) in responses.iter_mut() {
                     let Some(response) = response.as_object_mut() else { continue };
-                    let missing = response.get("description").and_then(serde_json::Value::as_str).is_none_or(str::is_empty);
+                    let missing =
+                        response.get("description").and_then(serde_json::Value::as_str).is_none_or(str::is_empty);
                     if missing {
-                        response.insert("description".to_owned(), serde_json::Value::String(response_description(status).to_owned()));
+                        response.insert(
+                            "description".to_owned(),
+                            serde_json::Value::String(response_description(status).to_owned()),
+                        );
                     }
                 }
             }

@@ -139,7 +139,9 @@ impl ReadBody for AnswerRequest {
             "not_found" => read_json(&rest).map(Self::NotFound),
             other => Err(ApiError::invalid(
                 "kind",
-                format!("unknown variant `{other}`, expected one of `upstream`, `upstream_new`, `originated`, `not_found`"),
+                format!(
+                    "unknown variant `{other}`, expected one of `upstream`, `upstream_new`, `originated`, `not_found`"
+                ),
             )),
         }
     }

@@ -16,8 +16,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Authenticated;
-use super::json::{ApiJson, ApiPath, ApiQuery, Page, PageQuery, decode_cursor, limit, page};
-use super::model::{AnswerRequest, CommentRequest, DisputeRequest, HopRequest, UpstreamRef};
+use super::json::{ApiBody, ApiJson, ApiPath, ApiQuery, Page, PageQuery, decode_cursor, limit, page};
+use super::model::{
+    AnswerRequest, CommentRequest, DisputeRequest, HopRequest, NotFoundAnswer, OriginatedAnswer, UpstreamAnswer,
+    UpstreamNewAnswer, UpstreamRef,
+};
 use super::problem::{ApiError, ApiResult, Problem};
 use crate::AppState;
 
@@ -163,22 +166,22 @@ async fn answer_hop(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, u32)>,
-    ApiJson(body): ApiJson<AnswerRequest>,
+    ApiBody(body): ApiBody<AnswerRequest>,
 ) -> ApiResult<Json<ProviderView>> {
     let caller = auth.with(Scope::HopsAnswer)?;
     let handle = state.app.provider(&caller.principal)?;
     let (traceback, hop) = (TracebackId(traceback), HopId(hop));
     let executed = match body {
-        AnswerRequest::Upstream { upstream, evidence } => {
+        AnswerRequest::Upstream(UpstreamAnswer { upstream, evidence }) => {
             handle.answer_upstream(traceback, hop, upstream_choice(upstream)?, evidence).await?
         }
-        AnswerRequest::UpstreamNew { upstream, evidence } => {
+        AnswerRequest::UpstreamNew(UpstreamNewAnswer { upstream, evidence }) => {
             handle.answer_upstream(traceback, hop, UpstreamChoice::New(upstream), evidence).await?
         }
-        AnswerRequest::Originated { customer, mitigation, attestation, right_to_use } => {
+        AnswerRequest::Originated(OriginatedAnswer { customer, mitigation, attestation, right_to_use }) => {
             handle.answer(traceback, hop, Reply::Originated { customer, mitigation, attestation, right_to_use }).await?
         }
-        AnswerRequest::NotFound { reason, explanation } => {
+        AnswerRequest::NotFound(NotFoundAnswer { reason, explanation }) => {
             handle.answer(traceback, hop, Reply::NotFound { reason, explanation }).await?
         }
     };

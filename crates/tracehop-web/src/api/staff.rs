@@ -17,10 +17,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::auth::Authenticated;
-use super::json::{ApiJson, ApiPath, ApiQuery, Page, decode_cursor, limit, page};
+use super::json::{ApiBody, ApiJson, ApiPath, ApiQuery, Page, decode_cursor, limit, page};
 use super::model::{
-    AnswerRequest, EventEntry, ExtendRequest, ReasonRequest, ReviewDisputeRequest, StaffCommentRequest, StartTraceback,
-    StrikeExemptRequest, TracebackDetail, TracebackSummary,
+    AnswerRequest, EventEntry, ExtendRequest, NotFoundAnswer, OriginatedAnswer, ReasonRequest, ReviewDisputeRequest,
+    StaffCommentRequest, StartTraceback, StrikeExemptRequest, TracebackDetail, TracebackSummary, UpstreamAnswer,
+    UpstreamNewAnswer,
 };
 use super::problem::{ApiError, ApiResult, Problem};
 use crate::AppState;
@@ -227,25 +228,25 @@ async fn answer_on_behalf(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, u32)>,
-    ApiJson(body): ApiJson<AnswerRequest>,
+    ApiBody(body): ApiBody<AnswerRequest>,
 ) -> ApiResult<Json<TracebackDetail>> {
     let caller = auth.with(Scope::TracebacksManage)?;
     let staff = state.app.staff(&caller.principal)?;
     let (traceback, hop) = (TracebackId(traceback), HopId(hop));
     let executed = match body {
-        AnswerRequest::Upstream { upstream, evidence } => {
+        AnswerRequest::Upstream(UpstreamAnswer { upstream, evidence }) => {
             staff.answer_upstream(traceback, hop, super::provider::upstream_choice(upstream)?, evidence).await?
         }
-        AnswerRequest::UpstreamNew { upstream, evidence } => {
+        AnswerRequest::UpstreamNew(UpstreamNewAnswer { upstream, evidence }) => {
             staff
                 .answer_upstream(traceback, hop, tracehop_app::traceback::UpstreamChoice::New(upstream), evidence)
                 .await?
         }
-        AnswerRequest::Originated { customer, mitigation, attestation, right_to_use } => {
+        AnswerRequest::Originated(OriginatedAnswer { customer, mitigation, attestation, right_to_use }) => {
             let reply = tracehop_core::traceback::Reply::Originated { customer, mitigation, attestation, right_to_use };
             staff.act(traceback, Action::Answer { hop, reply: Box::new(reply) }).await?
         }
-        AnswerRequest::NotFound { reason, explanation } => {
+        AnswerRequest::NotFound(NotFoundAnswer { reason, explanation }) => {
             let reply = tracehop_core::traceback::Reply::NotFound { reason, explanation };
             staff.act(traceback, Action::Answer { hop, reply: Box::new(reply) }).await?
         }

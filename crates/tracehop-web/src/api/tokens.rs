@@ -20,7 +20,10 @@ use super::problem::{ApiError, ApiResult, Problem};
 use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_tokens, create_token)).routes(routes!(revoke_token)).routes(routes!(whoami))
+    OpenApiRouter::new()
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(whoami))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -5,7 +5,9 @@ use jiff::SignedDuration;
 use tracehop_app::tokens::Scope;
 use tracehop_web::testing::{ReceivedMail, TestApp};
 
-use crate::support::{MONDAY_10AM_NY, answer_path, at, expect_json, originated_answer, start_traceback, upstream_answer};
+use crate::support::{
+    MONDAY_10AM_NY, answer_path, at, expect_json, originated_answer, start_traceback, upstream_answer,
+};
 
 fn subjects(mails: &[ReceivedMail]) -> Vec<String> {
     mails.iter().map(|m| m.subject.clone()).collect()
@@ -67,7 +69,11 @@ async fn a_new_hop_request_goes_to_primary_and_backup_with_its_deadlines() {
     );
     assert!(mail.body.contains("Named by: terminating Communications (terminating)"), "{}", mail.body);
     assert!(mail.body.contains("  Start investigating by: 2026-03-02 19:30 UTC"), "{}", mail.body);
-    assert!(!mail.body.contains("TRUNK-TERM-9"), "the downstream's evidence is not the upstream's to see: {}", mail.body);
+    assert!(
+        !mail.body.contains("TRUNK-TERM-9"),
+        "the downstream's evidence is not the upstream's to see: {}",
+        mail.body
+    );
     assert_ne!(mails[0].message_id, mails[1].message_id);
     assert!(mail.message_id.ends_with("@tracehop>"), "{}", mail.message_id);
 }

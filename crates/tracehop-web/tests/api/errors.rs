@@ -61,8 +61,9 @@ async fn missing_malformed_revoked_and_expired_tokens_are_401_problems() {
     expect_unauthorized(t.http.get(&hops).send().await.unwrap(), no_token).await;
     expect_unauthorized(t.http.get(&hops).basic_auth("terminating", Some("password")).send().await.unwrap(), no_token)
         .await;
-    expect_unauthorized(t.http.post(&hops).json(&json!({})).send().await.unwrap(), no_token).await;
-    for malformed in ["garbage", "thp_", "thp_nosuchprefix0_secret", "Bearer", ""] {
+    let answer = t.url(&answer_path(MISSING, 0));
+    expect_unauthorized(t.http.post(&answer).json(&upstream_answer("transit")).send().await.unwrap(), no_token).await;
+    for malformed in ["garbage", "thp_", "thp_nosuchprefix0_secret", "Bearer", "thp_x_y z"] {
         expect_unauthorized(t.get(malformed, "/api/v1/provider/hops").await, not_valid).await;
     }
     // A real token with one character of its secret changed.
@@ -72,9 +73,11 @@ async fn missing_malformed_revoked_and_expired_tokens_are_401_problems() {
     expect_unauthorized(t.get(&forged, "/api/v1/provider/hops").await, not_valid).await;
 
     // Revoked: works until it is revoked, then never again.
-    let created =
-        expect_json(t.post(&terminating, "/api/v1/tokens", &json!({"name": "robot", "scopes": ["hops:read"]})).await, 201)
-            .await;
+    let created = expect_json(
+        t.post(&terminating, "/api/v1/tokens", &json!({"name": "robot", "scopes": ["hops:read"]})).await,
+        201,
+    )
+    .await;
     let robot = created["token"].as_str().unwrap().to_owned();
     expect_json(t.get(&robot, "/api/v1/provider/hops").await, 200).await;
     let revoked = t
@@ -91,8 +94,12 @@ async fn missing_malformed_revoked_and_expired_tokens_are_401_problems() {
 
     // Expired: valid until its expiry, refused from that instant.
     let created = expect_json(
-        t.post(&terminating, "/api/v1/tokens", &json!({"name": "short", "scopes": ["hops:read"], "expires_at": "2026-03-02T16:00:00Z"}))
-            .await,
+        t.post(
+            &terminating,
+            "/api/v1/tokens",
+            &json!({"name": "short", "scopes": ["hops:read"], "expires_at": "2026-03-02T16:00:00Z"}),
+        )
+        .await,
         201,
     )
     .await;
@@ -107,7 +114,8 @@ async fn missing_malformed_revoked_and_expired_tokens_are_401_problems() {
 async fn under_scoped_tokens_are_403_problems() {
     let Setup { t, staff, transit, id, .. } = setup().await;
     let reader = t.provider_token(&ProviderId::new("transit").unwrap(), &[Scope::HopsRead]).await;
-    let response = t.post(&reader, &answer_path(&id, 1), &json!({"kind": "not_found", "reason": "not_in_records"})).await;
+    let response =
+        t.post(&reader, &answer_path(&id, 1), &json!({"kind": "not_found", "reason": "not_in_records"})).await;
     assert!(response.headers().get("www-authenticate").is_none());
     let problem = expect_problem(response, 403, "forbidden").await;
     assert_eq!(problem["title"], "Not allowed");
@@ -152,8 +160,11 @@ async fn another_providers_traceback_or_hop_is_404_like_one_that_does_not_exist(
     let not_found = |body: Value, hidden: &str| without(&body, hidden);
 
     // A provider without a hop cannot tell the traceback exists.
-    let theirs = expect_problem(t.get(&bystander, &format!("/api/v1/provider/tracebacks/{id}")).await, 404, "not-found").await;
-    let none = expect_problem(t.get(&bystander, &format!("/api/v1/provider/tracebacks/{MISSING}")).await, 404, "not-found").await;
+    let theirs =
+        expect_problem(t.get(&bystander, &format!("/api/v1/provider/tracebacks/{id}")).await, 404, "not-found").await;
+    let none =
+        expect_problem(t.get(&bystander, &format!("/api/v1/provider/tracebacks/{MISSING}")).await, 404, "not-found")
+            .await;
     assert_eq!(not_found(theirs.clone(), &id), not_found(none, MISSING));
     assert_eq!(theirs["detail"], format!("traceback {id} not found"));
 
@@ -187,7 +198,12 @@ async fn another_providers_traceback_or_hop_is_404_like_one_that_does_not_exist(
     assert_eq!(problem["detail"], format!("traceback {MISSING} not found"));
     expect_problem(t.get(&staff, "/api/v1/tracebacks/not-a-uuid").await, 404, "not-found").await;
     expect_problem(t.get(&bystander, "/api/v1/provider/tracebacks/not-a-uuid").await, 404, "not-found").await;
-    expect_problem(t.post(&transit, &format!("/api/v1/provider/tracebacks/{id}/hops/-1/answer"), &json!({})).await, 404, "not-found").await;
+    expect_problem(
+        t.post(&transit, &format!("/api/v1/provider/tracebacks/{id}/hops/-1/answer"), &json!({})).await,
+        404,
+        "not-found",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -201,13 +217,21 @@ async fn unknown_routes_and_wrong_methods_under_api_v1_are_problems() {
         expect_problem(anonymous, 404, "route-not-found").await;
     }
     let wrong = [
-        (reqwest::Method::DELETE, "/api/v1/provider/hops"),
-        (reqwest::Method::PUT, "/api/v1/tracebacks"),
-        (reqwest::Method::GET, "/api/v1/provider/tracebacks/0197a000-0000-7000-8000-000000000000/hops/0/answer"),
-        (reqwest::Method::POST, "/api/v1/me"),
+        (reqwest::Method::DELETE, "/api/v1/provider/hops", ["GET"].as_slice()),
+        (reqwest::Method::PUT, "/api/v1/tracebacks", &["GET", "POST"]),
+        (
+            reqwest::Method::GET,
+            "/api/v1/provider/tracebacks/0197a000-0000-7000-8000-000000000000/hops/0/answer",
+            &["POST"],
+        ),
+        (reqwest::Method::POST, "/api/v1/me", &["GET"]),
     ];
-    for (method, path) in wrong {
+    for (method, path, allowed) in wrong {
         let response = t.http.request(method.clone(), t.url(path)).bearer_auth(&terminating).send().await.unwrap();
+        let allow = response.headers().get("allow").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        let mut allow: Vec<&str> = allow.split(',').map(str::trim).filter(|m| *m != "HEAD").collect();
+        allow.sort_unstable();
+        assert_eq!(allow, allowed, "RFC 9110: a 405 says which methods the path takes ({method} {path})");
         let problem = expect_problem(response, 405, "method-not-allowed").await;
         assert_eq!(problem["detail"], format!("{path} does not take this method"), "{method} {path}");
     }
@@ -232,7 +256,10 @@ async fn validation_errors_name_the_fields() {
         (json!({"kind": "upstream", "upstream": {"frn": "0099999999"}}), "upstream.frn"),
         (json!({"kind": "upstream", "upstream": {"rmd_number": "RMD0000000"}}), "upstream.rmd_number"),
         (json!({"kind": "upstream", "upstream": {"provider_id": "nobody-we-know"}}), "upstream.provider_id"),
-        (json!({"kind": "upstream_new", "upstream": {"provider_name": " ", "country": "US"}}), "upstream.provider_name"),
+        (
+            json!({"kind": "upstream_new", "upstream": {"provider_name": " ", "country": "US"}}),
+            "upstream.provider_name",
+        ),
     ];
     for (body, field) in cases {
         let problem = expect_invalid(t.post(&transit, &answer, &body).await, field).await;
@@ -249,13 +276,22 @@ async fn validation_errors_name_the_fields() {
     let mut bad_time = start_body("terminating");
     bad_time["call"]["call_time"] = json!("yesterday");
     expect_invalid(t.post(&staff, "/api/v1/tracebacks", &bad_time).await, "call.call_time").await;
-    expect_invalid(t.post(&staff, "/api/v1/tracebacks", &start_body("nobody-we-know")).await, "terminating_provider").await;
+    expect_invalid(t.post(&staff, "/api/v1/tracebacks", &start_body("nobody-we-know")).await, "terminating_provider")
+        .await;
     let mut extra = start_body("terminating");
     extra["colour"] = json!("red");
     expect_invalid(t.post(&staff, "/api/v1/tracebacks", &extra).await, "colour").await;
     let extend = format!("/api/v1/tracebacks/{id}/hops/1/extend");
-    expect_invalid(t.post(&staff, &extend, &json!({"respond_by": "2026-03-01T00:00:00Z", "reason": "why not"})).await, "respond_by").await;
-    expect_invalid(t.post(&staff, &extend, &json!({"respond_by": "2026-03-09T00:00:00Z", "reason": " "})).await, "reason").await;
+    expect_invalid(
+        t.post(&staff, &extend, &json!({"respond_by": "2026-03-01T00:00:00Z", "reason": "why not"})).await,
+        "respond_by",
+    )
+    .await;
+    expect_invalid(
+        t.post(&staff, &extend, &json!({"respond_by": "2026-03-09T00:00:00Z", "reason": " "})).await,
+        "reason",
+    )
+    .await;
 
     // Query parameters.
     for (query, field) in [
@@ -275,14 +311,16 @@ async fn validation_errors_name_the_fields() {
 
     // Bodies that are not JSON.
     for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
-        let mut request = t.http.post(t.url(&answer)).bearer_auth(&transit).body(r#"{"kind":"not_found","reason":"no_record"}"#);
+        let mut request =
+            t.http.post(t.url(&answer)).bearer_auth(&transit).body(r#"{"kind":"not_found","reason":"no_record"}"#);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
         let problem = expect_problem(request.send().await.unwrap(), 415, "unsupported-media-type").await;
         assert_eq!(problem["title"], "Unsupported media type");
     }
-    let broken = t.http.post(t.url(&answer)).bearer_auth(&transit).header("content-type", "application/json").body("{\"kind\":");
+    let broken =
+        t.http.post(t.url(&answer)).bearer_auth(&transit).header("content-type", "application/json").body("{\"kind\":");
     expect_problem(broken.send().await.unwrap(), 400, "malformed-body").await;
     let detail = staff_detail(&t, &staff, &id).await;
     assert_eq!(detail["hops"][1]["state"], "open", "no refused answer was applied");
@@ -293,16 +331,27 @@ async fn validation_errors_name_the_fields() {
 async fn answering_twice_is_409_and_naming_oneself_is_422() {
     let Setup { t, staff, terminating, transit, id, .. } = setup().await;
     // Hop 0 was answered in setup.
-    let problem = expect_problem(t.post(&terminating, &answer_path(&id, 0), &upstream_answer("transit")).await, 409, "already-answered").await;
+    let problem = expect_problem(
+        t.post(&terminating, &answer_path(&id, 0), &upstream_answer("transit")).await,
+        409,
+        "already-answered",
+    )
+    .await;
     assert_eq!(problem["title"], "Already answered");
-    expect_problem(t.post(&terminating, &answer_path(&id, 0), &originated_answer()).await, 409, "already-answered").await;
+    expect_problem(t.post(&terminating, &answer_path(&id, 0), &originated_answer()).await, 409, "already-answered")
+        .await;
     let acknowledge = format!("/api/v1/provider/tracebacks/{id}/hops/1/acknowledge");
     expect_json(t.post(&transit, &acknowledge, &json!({})).await, 200).await;
     expect_problem(t.post(&transit, &acknowledge, &json!({})).await, 409, "already-acknowledged").await;
 
     // Naming oneself, by id or by an identifier, is refused and leaves the hop waiting.
     let own = start_traceback(&t, &staff, "terminating").await;
-    let problem = expect_problem(t.post(&terminating, &answer_path(&own, 0), &upstream_answer("terminating")).await, 422, "self-naming").await;
+    let problem = expect_problem(
+        t.post(&terminating, &answer_path(&own, 0), &upstream_answer("terminating")).await,
+        422,
+        "self-naming",
+    )
+    .await;
     assert_eq!(problem["title"], "A provider cannot name itself");
     let by_frn = json!({"kind": "upstream", "upstream": {"frn": "0031000001"}});
     expect_problem(t.post(&terminating, &answer_path(&own, 0), &by_frn).await, 422, "self-naming").await;

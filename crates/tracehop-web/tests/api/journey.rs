@@ -80,7 +80,10 @@ async fn six_providers_answer_by_api_to_an_international_origin() {
     // The transit provider sees its own hop and, of its upstream, only the limited role.
     let view = expect_json(t.get(&tokens[1], &format!("/api/v1/provider/tracebacks/{id}")).await, 200).await;
     assert_eq!(view["hops"][0]["named_by"]["id"], "terminating");
-    assert_eq!(view["hops"][0]["upstream"], json!({"provider": {"id": "gateway", "name": "gateway Communications"}, "role": "trace_continued"}));
+    assert_eq!(
+        view["hops"][0]["upstream"],
+        json!({"provider": {"id": "gateway", "name": "gateway Communications"}, "role": "trace_continued"})
+    );
     let text = view.to_string();
     for hidden in ["Call Centre Pacífico", "origin Communications", "departure", "INTL-7"] {
         assert!(!text.contains(hidden), "the transit provider's view shows {hidden}: {text}");

@@ -2,8 +2,12 @@
 //! chooses.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is a failed test
 
+mod deadlines;
 mod email;
 mod errors;
-mod webhooks;
+mod idempotency;
 mod journey;
+mod openapi;
 mod support;
+mod tokens;
+mod webhooks;

@@ -13,7 +13,8 @@ pub const MONDAY_10AM_NY: &str = "2026-03-02T15:00:00Z";
 /// The JSON body of a response that must have `status`.
 pub async fn expect_json(response: reqwest::Response, status: u16) -> Value {
     let got = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let text = response.text().await.unwrap();
     assert_eq!(got, status, "status {got}, body {text}");
     assert!(content_type.contains("json"), "content type {content_type}");
@@ -22,7 +23,8 @@ pub async fn expect_json(response: reqwest::Response, status: u16) -> Value {
 
 /// A problem+json response with `status` and problem `kind`; returns it.
 pub async fn expect_problem(response: reqwest::Response, status: u16, kind: &str) -> Value {
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let content_type =
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let problem = expect_json(response, status).await;
     assert_eq!(content_type, "application/problem+json", "{problem}");
     assert_eq!(problem["type"], format!("/api/v1/problems/{kind}"), "{problem}");

@@ -44,7 +44,9 @@ fn signature_parts(delivery: &ReceivedDelivery) -> (i64, Vec<String>) {
 
 /// Registers a webhook for the token's provider; returns (id, secret).
 async fn register(t: &TestApp, token: &str, url: &str, event_types: &[&str]) -> (String, String) {
-    let created = expect_json(t.post(token, "/api/v1/webhooks", &json!({"url": url, "event_types": event_types})).await, 201).await;
+    let created =
+        expect_json(t.post(token, "/api/v1/webhooks", &json!({"url": url, "event_types": event_types})).await, 201)
+            .await;
     let secret = created["secret"].as_str().unwrap().to_owned();
     (created["id"].as_str().unwrap().to_owned(), secret)
 }
@@ -99,9 +101,9 @@ async fn hop_requested_is_signed_and_carries_exactly_the_providers_own_view() {
     t.advance(SignedDuration::from_hours(1)).await;
     expect_json(t.post(&terminating, &answer_path(&id, 0), &upstream_answer("transit")).await, 200).await;
     t.work().await;
-    let received = receiver.received();
-    assert_eq!(received.len(), 1, "{received:#?}");
-    let delivery = &received[0];
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let delivery = &got[0];
     assert_eq!(delivery.status, 200);
     assert_eq!(header(delivery, "content-type"), "application/json");
     assert_eq!(header(delivery, "tracehop-event"), "hop.requested");
@@ -153,18 +155,18 @@ async fn a_receiver_failing_twice_gets_the_same_event_on_the_third_try() {
     t.advance(SignedDuration::from_secs(59)).await;
     assert_eq!(receiver.received().len(), 2, "no retry before another 60 s");
     t.advance(SignedDuration::from_secs(1)).await;
-    let received = receiver.received();
-    assert_eq!(received.iter().map(|d| d.status).collect::<Vec<_>>(), [500, 500, 200]);
+    let got = receiver.received();
+    assert_eq!(got.iter().map(|d| d.status).collect::<Vec<_>>(), [500, 500, 200]);
     let accepted = receiver.accepted();
     assert_eq!(accepted.len(), 1);
-    let delivery_id = header(&received[0], "tracehop-delivery");
-    for attempt in &received {
+    let delivery_id = header(&got[0], "tracehop-delivery");
+    for attempt in &got {
         assert_eq!(header(attempt, "tracehop-delivery"), delivery_id, "every attempt is the same event");
         assert_eq!(header(attempt, "tracehop-event"), "hop.requested");
-        assert_eq!(attempt.body, received[0].body, "every attempt carries the same body");
+        assert_eq!(attempt.body, got[0].body, "every attempt carries the same body");
     }
     // Each attempt is signed when it is sent.
-    let times: Vec<i64> = received.iter().map(|d| signature_parts(d).0).collect();
+    let times: Vec<i64> = got.iter().map(|d| signature_parts(d).0).collect();
     let start = at(MONDAY_10AM_NY).as_second();
     assert_eq!(times, [start, start + 30, start + 90]);
     assert!(verify_signature(header(&accepted[0], "tracehop-signature"), &accepted[0].body, &secret, t.app.now(), 300));
@@ -181,7 +183,12 @@ async fn a_receiver_failing_twice_gets_the_same_event_on_the_third_try() {
     let summary: Vec<(i64, &str, Option<i64>, &str)> = items
         .iter()
         .map(|d| {
-            (d["attempt"].as_i64().unwrap(), d["outcome"].as_str().unwrap(), d["status_code"].as_i64(), d["at"].as_str().unwrap())
+            (
+                d["attempt"].as_i64().unwrap(),
+                d["outcome"].as_str().unwrap(),
+                d["status_code"].as_i64(),
+                d["at"].as_str().unwrap(),
+            )
         })
         .collect();
     assert_eq!(
@@ -205,7 +212,8 @@ async fn a_receiver_failing_twice_gets_the_same_event_on_the_third_try() {
     assert_eq!(items[2]["error"], "the endpoint answered 500 Internal Server Error");
 
     // Pages of one: newest first, each with a cursor to the next.
-    let first = expect_json(t.get(&terminating, &format!("/api/v1/webhooks/{webhook}/deliveries?limit=1")).await, 200).await;
+    let first =
+        expect_json(t.get(&terminating, &format!("/api/v1/webhooks/{webhook}/deliveries?limit=1")).await, 200).await;
     assert_eq!(first["items"][0]["attempt"], 3);
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = expect_json(
@@ -228,7 +236,8 @@ async fn after_rotation_deliveries_carry_both_signatures_until_the_overlap_ends(
     let receiver = WebhookReceiver::start(0).await;
     let (webhook, old) = register(&t, &terminating, &receiver.url, &["hop.requested", "hop.reminder"]).await;
     let rotated = expect_json(
-        t.post(&terminating, &format!("/api/v1/webhooks/{webhook}/rotate-secret"), &json!({"overlap_seconds": 3600})).await,
+        t.post(&terminating, &format!("/api/v1/webhooks/{webhook}/rotate-secret"), &json!({"overlap_seconds": 3600}))
+            .await,
         200,
     )
     .await;
@@ -241,9 +250,9 @@ async fn after_rotation_deliveries_carry_both_signatures_until_the_overlap_ends(
     // During the overlap: two v1 signatures, one per secret.
     start_traceback(&t, &staff, "terminating").await;
     t.work().await;
-    let received = receiver.received();
-    assert_eq!(event_types(&received), ["hop.requested"]);
-    let requested = &received[0];
+    let got = receiver.received();
+    assert_eq!(event_types(&got), ["hop.requested"]);
+    let requested = &got[0];
     let signature = header(requested, "tracehop-signature");
     assert_eq!(signature_parts(requested).1.len(), 2, "{signature}");
     let now = t.app.now();
@@ -253,9 +262,9 @@ async fn after_rotation_deliveries_carry_both_signatures_until_the_overlap_ends(
 
     // The start-by reminder at 18:00 UTC comes after the overlap: only the new secret signs.
     t.advance(SignedDuration::from_hours(3)).await;
-    let received = receiver.received();
-    assert_eq!(event_types(&received), ["hop.requested", "hop.reminder"]);
-    let reminder = &received[1];
+    let got = receiver.received();
+    assert_eq!(event_types(&got), ["hop.requested", "hop.reminder"]);
+    let reminder = &got[1];
     let signature = header(reminder, "tracehop-signature");
     assert_eq!(signature_parts(reminder).1.len(), 1, "{signature}");
     let now = t.app.now();
@@ -264,7 +273,12 @@ async fn after_rotation_deliveries_carry_both_signatures_until_the_overlap_ends(
 
     // Overlaps are bounded.
     expect_invalid(
-        t.post(&terminating, &format!("/api/v1/webhooks/{webhook}/rotate-secret"), &json!({"overlap_seconds": 604_801})).await,
+        t.post(
+            &terminating,
+            &format!("/api/v1/webhooks/{webhook}/rotate-secret"),
+            &json!({"overlap_seconds": 604_801}),
+        )
+        .await,
         "overlap_seconds",
     )
     .await;
@@ -322,11 +336,12 @@ async fn another_provider_can_neither_see_nor_change_a_webhook() {
     let mut problems = Vec::new();
     for id in [webhook.as_str(), missing] {
         let path = format!("/api/v1/webhooks/{id}");
-        let patch = t.http.patch(t.url(&path)).bearer_auth(&transit).json(&json!({"url": "https://evil.example/hook"}));
+        let change =
+            t.http.patch(t.url(&path)).bearer_auth(&transit).json(&json!({"url": "https://evil.example/hook"}));
         let delete = t.http.delete(t.url(&path)).bearer_auth(&transit);
         let answers = [
             t.get(&transit, &path).await,
-            patch.send().await.unwrap(),
+            change.send().await.unwrap(),
             delete.send().await.unwrap(),
             t.post(&transit, &format!("{path}/rotate-secret"), &json!({})).await,
             t.get(&transit, &format!("{path}/deliveries")).await,
@@ -351,7 +366,8 @@ async fn another_provider_can_neither_see_nor_change_a_webhook() {
     expect_problem(t.get(&reader, &format!("/api/v1/webhooks/{webhook}")).await, 403, "forbidden").await;
 
     // Its owner may delete it; then it is gone.
-    let deleted = t.http.delete(t.url(&format!("/api/v1/webhooks/{webhook}"))).bearer_auth(&terminating).send().await.unwrap();
+    let deleted =
+        t.http.delete(t.url(&format!("/api/v1/webhooks/{webhook}"))).bearer_auth(&terminating).send().await.unwrap();
     assert_eq!(deleted.status().as_u16(), 204);
     expect_problem(t.get(&terminating, &format!("/api/v1/webhooks/{webhook}")).await, 404, "not-found").await;
 }
@@ -365,12 +381,21 @@ async fn registration_refuses_plain_http_to_remote_hosts_and_unknown_event_types
         let problem = expect_invalid(post(json!({"url": url, "event_types": ["hop.requested"]})).await, "url").await;
         assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
     }
-    let problem = expect_invalid(post(json!({"url": "https://hooks.example.com/t", "event_types": ["hop.requested", "hop.exploded"]})).await, "event_types").await;
+    let problem = expect_invalid(
+        post(json!({"url": "https://hooks.example.com/t", "event_types": ["hop.requested", "hop.exploded"]})).await,
+        "event_types",
+    )
+    .await;
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("hop.exploded"), "{problem}");
     expect_invalid(post(json!({"url": "https://hooks.example.com/t", "event_types": []})).await, "event_types").await;
     expect_invalid(post(json!({"event_types": ["hop.requested"]})).await, "url").await;
     // https anywhere, and http on loopback for development, are accepted.
-    for url in ["https://hooks.example.com/tracehop", "http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://[::1]:9/hook"] {
+    for url in [
+        "https://hooks.example.com/tracehop",
+        "http://127.0.0.1:9/hook",
+        "http://localhost:9/hook",
+        "http://[::1]:9/hook",
+    ] {
         expect_json(post(json!({"url": url, "event_types": ["*"]})).await, 201).await;
     }
     let listed = expect_json(t.get(terminating, "/api/v1/webhooks").await, 200).await;

@@ -7,7 +7,7 @@ use tracehop_core::traceback::{Status, TracebackId};
 use tracehop_store::Store;
 use tracehop_store::testing::TestDatabase;
 
-use crate::support::{Server, add_provider, app_with_deadline, count_events, eventually, start_traceback, state_of};
+use crate::support::{Server, add_provider, app_with_deadline, count_events, eventually, http_get, start_traceback, state_of};
 
 /// Worker settings that make a lost lease come back quickly.
 const FAST_WORKER: &[(&str, &str)] =
@@ -102,7 +102,7 @@ async fn two_servers_on_one_database_fire_each_deadline_once() {
     );
     assert_each_deadline_took_effect_once(&store, &ids).await;
     for server in [&first, &second] {
-        let health = reqwest::get(format!("{}/readyz", server.base)).await.unwrap();
+        let health = http_get(&format!("{}/readyz", server.base)).await;
         assert_eq!(health.status(), 200);
     }
 }

@@ -1,6 +1,6 @@
 //! `tracehop demo` builds its world and serves it.
 
-use crate::support::{Server, run};
+use crate::support::{Server, http_get, run};
 
 #[tokio::test]
 async fn the_demo_serves_and_its_log_verifies() {
@@ -9,11 +9,11 @@ async fn the_demo_serves_and_its_log_verifies() {
     let dir_text = dir.to_str().unwrap().to_owned();
     let server = Server::start(&["demo", "--dir", &dir_text, "--port", "0"], &[]);
 
-    let health = reqwest::get(format!("{}/healthz", server.base)).await.unwrap();
+    let health = http_get(&format!("{}/healthz", server.base)).await;
     assert_eq!(health.status(), 200);
-    let ready = reqwest::get(format!("{}/readyz", server.base)).await.unwrap();
+    let ready = http_get(&format!("{}/readyz", server.base)).await;
     assert_eq!(ready.status(), 200);
-    let metrics = reqwest::get(format!("{}/metrics", server.base)).await.unwrap().text().await.unwrap();
+    let metrics = http_get(&format!("{}/metrics", server.base)).await.text().await.unwrap();
     for status in ["open", "needs_review", "closed"] {
         assert!(
             metrics.contains(&format!("tracehop_tracebacks{{state=\"{status}\"}}")),

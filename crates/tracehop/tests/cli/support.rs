@@ -49,7 +49,10 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(at) = line.find("http://") {
-                    let url: String = line[at..].split_whitespace().next().unwrap_or_default().to_owned();
+                    // The origin only: some lines name a page under it.
+                    let rest = &line[at + "http://".len()..];
+                    let authority: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
+                    let url = format!("http://{authority}");
                     found.send(url).ok();
                 }
             }
@@ -149,4 +152,10 @@ where
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     done().await
+}
+
+/// GET over plain HTTP with a client that knows which TLS provider the process uses.
+pub async fn http_get(url: &str) -> reqwest::Response {
+    tracehop_app::install_tls_provider();
+    reqwest::get(url).await.unwrap()
 }
