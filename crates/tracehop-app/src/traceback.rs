@@ -113,8 +113,9 @@ impl App {
         access: Access<'_>,
     ) -> AppResult<Executed> {
         let now = self.now();
-        let mut tx = self.store().begin().await?;
-        let snapshot = tx.load_snapshot(id).await?;
+        // Reads happen before the write transaction, so writers hold it only to write (SQLite has
+        // one writer); the version check on save catches anyone who wrote in between.
+        let snapshot = self.store().reader().await?.load_snapshot(id).await?;
         if let Access::OwnHop { provider, hop } = access {
             let own = snapshot.as_ref().and_then(|s| s.state.hop(hop)).is_some_and(|h| &h.provider.id == provider);
             if !own {
@@ -130,8 +131,29 @@ impl App {
             version: 0,
             head_hash: tracehop_store::events::GENESIS.to_owned(),
         });
-        let command = Command::new(actor.clone(), self.resolve(&mut tx, id, request).await?);
+        // Starting takes a number, and new contact details create a provider: both write before
+        // the rest is known, so they do everything inside the transaction.
+        let writes_first = matches!(request, Request::Start(_) | Request::AnswerUpstream { upstream: UpstreamChoice::New(_), .. });
+        let (mut tx, mut reads) = if writes_first {
+            (Some(self.store().begin().await?), None)
+        } else {
+            (None, Some(self.store().reader().await?))
+        };
+        let lookups = match (tx.as_mut(), reads.as_mut()) {
+            (Some(tx), _) | (None, Some(tx)) => tx,
+            (None, None) => unreachable!("one of the two is open"),
+        };
+        let command = Command::new(actor.clone(), self.resolve(lookups, id, request).await?);
         let events = decide(&state, command, now)?;
+        let new_state = events.iter().fold(state.clone(), apply);
+        let number = if version == 0 && !events.is_empty() { lookups.next_counter("traceback").await? } else { number };
+        let mut jobs = jobs_for(self.settings(), &new_state, &events, now);
+        jobs.extend(self.notification_jobs(lookups, number, &new_state, &events, now).await?);
+        drop(reads.take());
+        let mut tx = match tx.take() {
+            Some(tx) => tx,
+            None => self.store().begin().await?,
+        };
         if let Some(lease) = lease
             && !tx.complete_job(lease.id, lease.worker, now).await?
         {
@@ -142,13 +164,9 @@ impl App {
             tx.commit().await?;
             return Ok(Executed { traceback: id, number, events, state });
         }
-        let new_state = events.iter().fold(state, apply);
         let head = tx.append_events(&id.to_string(), version, &head_hash, &events, now).await?;
-        let (number, previous) =
-            if version == 0 { (tx.next_counter("traceback").await?, None) } else { (number, Some(version)) };
+        let previous = (version != 0).then_some(version);
         tx.save_traceback(number, &new_state, previous, &head, &events, now).await?;
-        let mut jobs = jobs_for(self.settings(), &new_state, &events, now);
-        jobs.extend(self.notification_jobs(&mut tx, number, &new_state, &events, now).await?);
         tx.enqueue(&jobs, now).await?;
         tx.commit().await?;
         Ok(Executed { traceback: id, number, events, state: new_state })

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use crate::migrate::known_versions as migration_versions;
@@ -41,6 +42,14 @@ macro_rules! with_tx {
             }
             $crate::TxInner::Postgres(transaction) => {
                 let $conn = &mut **transaction;
+                $body
+            }
+            $crate::TxInner::SqliteReader(connection) => {
+                let $conn = &mut **connection;
+                $body
+            }
+            $crate::TxInner::PostgresReader(connection) => {
+                let $conn = &mut **connection;
                 $body
             }
         }
@@ -126,7 +135,7 @@ pub enum EngineRef<'a> {
     Postgres(&'a PgPool),
 }
 
-/// An open write transaction.
+/// An open write transaction, or (from [`Store::reader`]) a connection for reads.
 pub struct Tx {
     inner: TxInner,
 }
@@ -135,6 +144,8 @@ pub struct Tx {
 pub enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
+    SqliteReader(PoolConnection<Sqlite>),
+    PostgresReader(PoolConnection<Postgres>),
 }
 
 /// How a store connects.
@@ -233,6 +244,16 @@ impl Store {
         Ok(Tx { inner })
     }
 
+    /// A connection for reads outside any write transaction: every read method of [`Tx`] works
+    /// on it, each statement seeing the latest commits.
+    pub async fn reader(&self) -> Result<Tx> {
+        let inner = match &self.pools {
+            Pools::Sqlite { read, .. } => TxInner::SqliteReader(read.acquire().await?),
+            Pools::Postgres(pool) => TxInner::PostgresReader(pool.acquire().await?),
+        };
+        Ok(Tx { inner })
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<()> {
         with_read!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()))?;
@@ -258,8 +279,8 @@ impl Tx {
 
     pub fn engine_kind(&self) -> Engine {
         match self.inner {
-            TxInner::Sqlite(_) => Engine::Sqlite,
-            TxInner::Postgres(_) => Engine::Postgres,
+            TxInner::Sqlite(_) | TxInner::SqliteReader(_) => Engine::Sqlite,
+            TxInner::Postgres(_) | TxInner::PostgresReader(_) => Engine::Postgres,
         }
     }
 
@@ -267,6 +288,7 @@ impl Tx {
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
+            TxInner::SqliteReader(_) | TxInner::PostgresReader(_) => {}
         }
         Ok(())
     }
@@ -275,6 +297,7 @@ impl Tx {
         match self.inner {
             TxInner::Sqlite(tx) => tx.rollback().await?,
             TxInner::Postgres(tx) => tx.rollback().await?,
+            TxInner::SqliteReader(_) | TxInner::PostgresReader(_) => {}
         }
         Ok(())
     }

@@ -193,6 +193,18 @@ async fn another_providers_traceback_or_hop_is_404_like_one_that_does_not_exist(
     assert_eq!(detail["comments"], json!([]));
     assert_eq!(detail["disputes"], json!([]));
 
+    // Closing it changes nothing of that: an outsider does not learn it is closed.
+    expect_json(t.post(&staff, &format!("/api/v1/tracebacks/{id}/close"), &json!({"reason": "withdrawn"})).await, 200)
+        .await;
+    for (token, hop) in [(&bystander, 0), (&transit, 0)] {
+        let theirs = t.post(token, &answer_path(&id, hop), &upstream_answer("transit")).await;
+        let theirs = expect_problem(theirs, 404, "not-found").await;
+        let none = t.post(token, &answer_path(MISSING, hop), &upstream_answer("transit")).await;
+        assert_eq!(not_found(theirs, &id), not_found(expect_problem(none, 404, "not-found").await, MISSING));
+    }
+    let own = t.post(&transit, &answer_path(&id, 1), &upstream_answer("terminating")).await;
+    expect_problem(own, 409, "traceback-closed").await;
+
     // Staff asking for a traceback that does not exist; ids that are not ids.
     let problem = expect_problem(t.get(&staff, &format!("/api/v1/tracebacks/{MISSING}")).await, 404, "not-found").await;
     assert_eq!(problem["detail"], format!("traceback {MISSING} not found"));
