@@ -116,9 +116,9 @@ impl ProviderHandle<'_> {
     async fn on_own_hop(&self, traceback: TracebackId, hop: HopId, request: Request) -> AppResult<Executed> {
         let access = Access::OwnHop { provider: &self.provider, hop };
         match self.app.execute_as(traceback, &self.actor, &request, None, access).await {
-            Err(AppError::Rejected(Rejection::NotYourHop(_) | Rejection::NoHopInTraceback | Rejection::UnknownHop(_))) => {
-                Err(AppError::NotFound(format!("hop {hop} of traceback {traceback}")))
-            }
+            Err(AppError::Rejected(
+                Rejection::NotYourHop(_) | Rejection::NoHopInTraceback | Rejection::UnknownHop(_),
+            )) => Err(AppError::NotFound(format!("hop {hop} of traceback {traceback}"))),
             other => other,
         }
     }

@@ -7,7 +7,7 @@ use tracehop_core::traceback::{
 };
 use tracehop_store::providers::IdentifierKind;
 use tracehop_store::tracebacks::Snapshot;
-use tracehop_store::{StoreError, Tx};
+use tracehop_store::{CommandWrite, StoreError, Tx};
 
 use crate::jobs::jobs_for;
 use crate::{App, AppError, AppResult};
@@ -133,15 +133,15 @@ impl App {
         });
         // Starting takes a number, and new contact details create a provider: both write before
         // the rest is known, so they do everything inside the transaction.
-        let writes_first = matches!(request, Request::Start(_) | Request::AnswerUpstream { upstream: UpstreamChoice::New(_), .. });
+        let writes_first =
+            matches!(request, Request::Start(_) | Request::AnswerUpstream { upstream: UpstreamChoice::New(_), .. });
         let (mut tx, mut reads) = if writes_first {
             (Some(self.store().begin().await?), None)
         } else {
             (None, Some(self.store().reader().await?))
         };
-        let lookups = match (tx.as_mut(), reads.as_mut()) {
-            (Some(tx), _) | (None, Some(tx)) => tx,
-            (None, None) => unreachable!("one of the two is open"),
+        let ((Some(lookups), _) | (None, Some(lookups))) = (tx.as_mut(), reads.as_mut()) else {
+            unreachable!("one of the two is open")
         };
         let command = Command::new(actor.clone(), self.resolve(lookups, id, request).await?);
         let events = decide(&state, command, now)?;
@@ -150,6 +150,20 @@ impl App {
         let mut jobs = jobs_for(self.settings(), &new_state, &events, now);
         jobs.extend(self.notification_jobs(lookups, number, &new_state, &events, now).await?);
         drop(reads.take());
+        if tx.is_none() && lease.is_none() && !events.is_empty() {
+            // The common case, an answer or a staff action: everything it writes in one round trip.
+            let write = CommandWrite {
+                number,
+                version,
+                head_hash: &head_hash,
+                events: &events,
+                state: &new_state,
+                jobs: &jobs,
+                now,
+            };
+            self.store().write_command(&write).await?;
+            return Ok(Executed { traceback: id, number, events, state: new_state });
+        }
         let mut tx = match tx.take() {
             Some(tx) => tx,
             None => self.store().begin().await?,

@@ -133,7 +133,8 @@ impl Worker {
     }
 
     async fn run_timer(&self, job: &Job) -> Result<(), AppError> {
-        let timer: TimerJob = serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
+        let timer: TimerJob =
+            serde_json::from_str(&job.payload).map_err(|e| AppError::invalid("job.payload", e.to_string()))?;
         if job.kind == REMINDER {
             // A reminder belongs to the deadline's value when it was set. After an extension or a
             // new request the deadline moved and a newer timer reminds at the right time; this one
@@ -148,7 +149,7 @@ impl Worker {
         let action = if job.kind == DEADLINE {
             Action::DeadlineElapsed { hop: timer.hop, deadline: timer.deadline }
         } else {
-            Action::RecordReminder { hop: timer.hop, deadline: timer.deadline }
+            Action::RecordReminder { hop: timer.hop, deadline: timer.deadline, due: Some(timer.due) }
         };
         let lease = JobLease { id: job.id, worker: &self.name };
         self.app.execute_leased(timer.traceback, &Actor::System, &Request::Core(action), Some(lease)).await.map(|_| ())
@@ -202,7 +203,9 @@ impl Worker {
     async fn send_email(&self, job: &Job) -> Attempt {
         let email: EmailJob = match serde_json::from_str(&job.payload) {
             Ok(email) => email,
-            Err(error) => return Attempt { record: None, result: Err((None, format!("unreadable email job: {error}"))) },
+            Err(error) => {
+                return Attempt { record: None, result: Err((None, format!("unreadable email job: {error}"))) };
+            }
         };
         let started = Instant::now();
         let sent = self.app.mailer().send(&email.to, &email.subject, &email.body, &email.event_id).await;
@@ -230,11 +233,18 @@ impl Worker {
     async fn deliver_webhook(&self, job: &Job) -> Attempt {
         let delivery: WebhookJob = match serde_json::from_str(&job.payload) {
             Ok(delivery) => delivery,
-            Err(error) => return Attempt { record: None, result: Err((None, format!("unreadable webhook job: {error}"))) },
+            Err(error) => {
+                return Attempt { record: None, result: Err((None, format!("unreadable webhook job: {error}"))) };
+            }
         };
         let webhook = match self.app.store().webhook(&delivery.webhook_id).await {
             Ok(Some(webhook)) if webhook.active => webhook,
-            Ok(_) => return Attempt { record: None, result: Err((None, format!("webhook {} was removed or paused", delivery.webhook_id))) },
+            Ok(_) => {
+                return Attempt {
+                    record: None,
+                    result: Err((None, format!("webhook {} was removed or paused", delivery.webhook_id))),
+                };
+            }
             Err(error) => {
                 let retry_at = self.app.now() + backoff(job.attempts, SignedDuration::from_secs(30));
                 return Attempt { record: None, result: Err((Some(retry_at), error.to_string())) };
@@ -256,9 +266,10 @@ impl Worker {
             .await;
         let (status_code, failure) = match &response {
             Ok(response) if response.status().is_success() => (Some(i64::from(response.status().as_u16())), None),
-            Ok(response) => {
-                (Some(i64::from(response.status().as_u16())), Some(format!("the endpoint answered {}", response.status())))
-            }
+            Ok(response) => (
+                Some(i64::from(response.status().as_u16())),
+                Some(format!("the endpoint answered {}", response.status())),
+            ),
             Err(error) => (None, Some(error.to_string())),
         };
         let record = DeliveryRecord {

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use sqlx::{AssertSqlSafe, Row};
 use tracehop_core::traceback::Event;
 
+use crate::write::{Statement, insert_events};
 use crate::{Result, Store, StoreError, Tx, from_micros, is_unique_violation, micros, with_read, with_tx};
 
 /// The `prev_hash` of a stream's first event.
@@ -122,42 +123,10 @@ impl Tx {
         if events.is_empty() {
             return Ok(head_hash.to_owned());
         }
-        let mut rows = Vec::with_capacity(events.len());
-        let mut prev = head_hash.to_owned();
-        for (offset, event) in events.iter().enumerate() {
-            let seq = version + i64::try_from(offset).unwrap_or(i64::MAX) + 1;
-            let payload = encode(event)?;
-            let hash = chain_hash(&prev, stream_id, seq, &payload);
-            rows.push((seq, event.change.name(), micros(event.at), payload, prev, hash.clone()));
-            prev = hash;
-        }
-        let placeholders: Vec<String> = (0..rows.len())
-            .map(|i| {
-                let b = i * 8;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                )
-            })
-            .collect();
-        let sql = format!("INSERT INTO events ({COLUMNS}) VALUES {}", placeholders.join(", "));
-        let recorded = micros(recorded_at);
-        let result = with_tx!(self, conn => {
-            let mut query = sqlx::query(AssertSqlSafe(sql.clone()));
-            for (seq, kind, at, payload, prev_hash, hash) in &rows {
-                query = query.bind(stream_id).bind(*seq).bind(*kind).bind(*at).bind(payload).bind(prev_hash).bind(hash).bind(recorded);
-            }
-            query.execute(conn).await.map(|r| r.rows_affected())
-        });
-        match result {
-            Ok(_) => Ok(prev),
+        let mut statement = Statement::default();
+        let head = insert_events(&mut statement, stream_id, version, head_hash, events, recorded_at)?;
+        match self.run(&statement).await {
+            Ok(_) => Ok(head),
             Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(format!("stream {stream_id}"))),
             Err(error) => Err(error.into()),
         }

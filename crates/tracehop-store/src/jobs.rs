@@ -9,6 +9,7 @@
 use jiff::{SignedDuration, Timestamp};
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::write::{Statement, insert_jobs};
 use crate::{Engine, Result, Store, Tx, from_micros, micros, with_read, with_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,30 +68,22 @@ impl Tx {
         if jobs.is_empty() {
             return Ok(());
         }
-        let placeholders: Vec<String> = (0..jobs.len())
-            .map(|i| {
-                let b = i * 6;
-                format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6)
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO jobs (kind, payload, dedupe_key, run_at_us, max_attempts, created_at_us) VALUES {}
-             ON CONFLICT (dedupe_key) DO NOTHING",
-            placeholders.join(", ")
-        );
-        with_tx!(self, conn => {
-            let mut query = sqlx::query(AssertSqlSafe(sql.clone()));
-            for job in jobs {
-                query = query.bind(&job.kind).bind(&job.payload).bind(&job.dedupe_key).bind(micros(job.run_at)).bind(job.max_attempts).bind(micros(now));
-            }
-            query.execute(conn).await.map(|r| r.rows_affected())
-        })?;
+        let mut statement = Statement::default();
+        insert_jobs(&mut statement, jobs, now);
+        self.run(&statement).await?;
         Ok(())
     }
 
     /// Gives a claimed job back for another try at `retry_at`, or marks it failed when its
     /// attempts are spent.
-    pub async fn release_job(&mut self, job: &Job, worker: &str, error: &str, retry_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
+    pub async fn release_job(
+        &mut self,
+        job: &Job,
+        worker: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<()> {
         let give_up = retry_at.is_none() || job.attempts >= job.max_attempts;
         with_tx!(self, conn => {
             sqlx::query(
@@ -166,7 +159,14 @@ impl Store {
 
     /// Gives a job back for another try at `retry_at`, or marks it failed when its attempts are
     /// spent.
-    pub async fn release_job(&self, job: &Job, worker: &str, error: &str, retry_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
+    pub async fn release_job(
+        &self,
+        job: &Job,
+        worker: &str,
+        error: &str,
+        retry_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
         tx.release_job(job, worker, error, retry_at, now).await?;
         tx.commit().await

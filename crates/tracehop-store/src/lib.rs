@@ -16,6 +16,9 @@ pub mod tracebacks;
 mod url;
 pub mod users;
 pub mod webhooks;
+mod write;
+
+pub use write::CommandWrite;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -23,9 +26,9 @@ pub mod testing;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::pool::PoolConnection;
 use sqlx::{Postgres, Sqlite, Transaction};
 
 pub use crate::migrate::known_versions as migration_versions;
@@ -44,11 +47,11 @@ macro_rules! with_tx {
                 let $conn = &mut **transaction;
                 $body
             }
-            $crate::TxInner::SqliteReader(connection) => {
+            $crate::TxInner::SqliteConnection(connection) => {
                 let $conn = &mut **connection;
                 $body
             }
-            $crate::TxInner::PostgresReader(connection) => {
+            $crate::TxInner::PostgresConnection(connection) => {
                 let $conn = &mut **connection;
                 $body
             }
@@ -144,8 +147,8 @@ pub struct Tx {
 pub enum TxInner {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
-    SqliteReader(PoolConnection<Sqlite>),
-    PostgresReader(PoolConnection<Postgres>),
+    SqliteConnection(PoolConnection<Sqlite>),
+    PostgresConnection(PoolConnection<Postgres>),
 }
 
 /// How a store connects.
@@ -248,8 +251,17 @@ impl Store {
     /// on it, each statement seeing the latest commits.
     pub async fn reader(&self) -> Result<Tx> {
         let inner = match &self.pools {
-            Pools::Sqlite { read, .. } => TxInner::SqliteReader(read.acquire().await?),
-            Pools::Postgres(pool) => TxInner::PostgresReader(pool.acquire().await?),
+            Pools::Sqlite { read, .. } => TxInner::SqliteConnection(read.acquire().await?),
+            Pools::Postgres(pool) => TxInner::PostgresConnection(pool.acquire().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// A connection where each statement commits by itself (PostgreSQL; on SQLite, the writer).
+    pub(crate) async fn connection(&self) -> Result<Tx> {
+        let inner = match &self.pools {
+            Pools::Sqlite { write, .. } => TxInner::SqliteConnection(write.acquire().await?),
+            Pools::Postgres(pool) => TxInner::PostgresConnection(pool.acquire().await?),
         };
         Ok(Tx { inner })
     }
@@ -279,8 +291,8 @@ impl Tx {
 
     pub fn engine_kind(&self) -> Engine {
         match self.inner {
-            TxInner::Sqlite(_) | TxInner::SqliteReader(_) => Engine::Sqlite,
-            TxInner::Postgres(_) | TxInner::PostgresReader(_) => Engine::Postgres,
+            TxInner::Sqlite(_) | TxInner::SqliteConnection(_) => Engine::Sqlite,
+            TxInner::Postgres(_) | TxInner::PostgresConnection(_) => Engine::Postgres,
         }
     }
 
@@ -288,7 +300,7 @@ impl Tx {
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
-            TxInner::SqliteReader(_) | TxInner::PostgresReader(_) => {}
+            TxInner::SqliteConnection(_) | TxInner::PostgresConnection(_) => {}
         }
         Ok(())
     }
@@ -297,7 +309,7 @@ impl Tx {
         match self.inner {
             TxInner::Sqlite(tx) => tx.rollback().await?,
             TxInner::Postgres(tx) => tx.rollback().await?,
-            TxInner::SqliteReader(_) | TxInner::PostgresReader(_) => {}
+            TxInner::SqliteConnection(_) | TxInner::PostgresConnection(_) => {}
         }
         Ok(())
     }

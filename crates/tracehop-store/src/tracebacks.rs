@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 use tracehop_core::traceback::{Category, Event, HopId, Outcome, Traceback, TracebackId};
 
+use crate::write::{Statement, changed_hops, save_traceback_row, upsert_hops};
 use crate::{Result, Store, StoreError, Tx, from_micros, is_unique_violation, micros, with_read, with_tx};
 
 /// The folded state of a traceback as last saved, with what the next append needs.
@@ -66,7 +67,7 @@ pub fn category_name(category: Category) -> &'static str {
     }
 }
 
-fn origin_name(outcome: Option<Outcome>) -> Option<&'static str> {
+pub(crate) fn origin_name(outcome: Option<Outcome>) -> Option<&'static str> {
     match outcome? {
         Outcome::OriginIdentified { origin: tracehop_core::traceback::Origin::Us } => Some("us"),
         Outcome::OriginIdentified { origin: tracehop_core::traceback::Origin::International } => Some("international"),
@@ -76,7 +77,7 @@ fn origin_name(outcome: Option<Outcome>) -> Option<&'static str> {
 
 /// The hops whose rows the events may have changed: those they name, and their neighbours
 /// (labels depend on the hops on either side).
-fn touched_hops(state: &Traceback, events: &[Event]) -> BTreeSet<HopId> {
+pub(crate) fn touched_hops(state: &Traceback, events: &[Event]) -> BTreeSet<HopId> {
     let mut touched = BTreeSet::new();
     for event in events {
         if let Some(hop) = event.change.hop() {
@@ -188,125 +189,24 @@ impl Tx {
         events: &[Event],
         now: Timestamp,
     ) -> Result<()> {
-        let header =
-            state.header.as_ref().ok_or_else(|| StoreError::Corrupt("saving a traceback that never started".into()))?;
-        let id = header.id.to_string();
-        let outcome = state.outcome();
-        let snapshot = serde_json::to_string(state)?;
-        let version = i64::try_from(state.version).unwrap_or(i64::MAX);
-        let terminating = state.hops.first().map(|h| h.provider.id.to_string()).unwrap_or_default();
-        let frontier = state.frontier().map(|h| h.provider.id.to_string());
-        let hop_count = i64::try_from(state.hop_count()).unwrap_or(i64::MAX);
-        let closed_at = state.closure.as_ref().map(|c| micros(c.at));
-        let values = (
-            category_name(header.category),
-            state.status().name(),
-            outcome.map(Outcome::name),
-            origin_name(outcome),
-            header.campaign.clone(),
-            header.candidate.clone(),
-            header.incident.clone(),
-        );
-        match previous_version {
-            None => {
-                let result = with_tx!(self, conn => {
-                    sqlx::query(
-                        "INSERT INTO tracebacks (id, number, category, status, outcome, origin, campaign_id, candidate_id,
-                             incident_id, terminating_provider, frontier_provider, hop_count, strike_exempt,
-                             started_at_us, closed_at_us, updated_at_us, version, head_hash, state)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
-                    )
-                    .bind(&id).bind(number).bind(values.0).bind(values.1).bind(values.2).bind(values.3)
-                    .bind(&values.4).bind(&values.5).bind(&values.6).bind(&terminating).bind(&frontier)
-                    .bind(hop_count).bind(state.strike_exempt.is_some()).bind(micros(header.started_at))
-                    .bind(closed_at).bind(micros(now)).bind(version).bind(head_hash).bind(&snapshot)
-                    .execute(conn).await.map(|r| r.rows_affected())
-                });
-                match result {
-                    Ok(_) => {}
-                    Err(error) if is_unique_violation(&error) => {
-                        return Err(StoreError::Conflict(format!("traceback {id}")));
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-            }
-            Some(previous) => {
-                let updated = with_tx!(self, conn => {
-                    sqlx::query(
-                        "UPDATE tracebacks SET status = $2, outcome = $3, origin = $4, frontier_provider = $5,
-                             hop_count = $6, strike_exempt = $7, closed_at_us = $8, updated_at_us = $9,
-                             version = $10, head_hash = $11, state = $12
-                         WHERE id = $1 AND version = $13",
-                    )
-                    .bind(&id).bind(values.1).bind(values.2).bind(values.3).bind(&frontier).bind(hop_count)
-                    .bind(state.strike_exempt.is_some()).bind(closed_at).bind(micros(now)).bind(version)
-                    .bind(head_hash).bind(&snapshot).bind(previous)
-                    .execute(conn).await.map(|r| r.rows_affected())
-                })?;
-                if updated != 1 {
-                    return Err(StoreError::Conflict(format!("traceback {id}")));
-                }
-            }
-        }
-        let touched = if previous_version.is_none() {
-            state.hops.iter().map(|h| h.id).collect()
-        } else {
-            touched_hops(state, events)
+        let conflict = || {
+            StoreError::Conflict(format!(
+                "traceback {}",
+                state.header.as_ref().map(|h| h.id.to_string()).unwrap_or_default()
+            ))
         };
-        self.save_hops(&id, state, &touched, now).await
-    }
-
-    async fn save_hops(
-        &mut self,
-        id: &str,
-        state: &Traceback,
-        touched: &BTreeSet<HopId>,
-        now: Timestamp,
-    ) -> Result<()> {
-        let path: BTreeSet<HopId> = state.path().iter().map(|h| h.id).collect();
-        let hops: Vec<_> = touched.iter().filter_map(|hop| state.hop(*hop)).collect();
-        if hops.is_empty() {
-            return Ok(());
+        let mut row = Statement::default();
+        save_traceback_row(&mut row, number, state, previous_version, head_hash, now)?;
+        match self.run(&row).await {
+            Ok(changed) if previous_version.is_some() && changed != 1 => return Err(conflict()),
+            Ok(_) => {}
+            Err(error) if is_unique_violation(&error) => return Err(conflict()),
+            Err(error) => return Err(error.into()),
         }
-        let columns = 16;
-        let placeholders: Vec<String> = (0..hops.len())
-            .map(|i| {
-                format!("({})", (1..=columns).map(|c| format!("${}", i * columns + c)).collect::<Vec<_>>().join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO hops ({HOP_COLUMNS}, updated_at_us) VALUES {}
-             ON CONFLICT (traceback_id, hop) DO UPDATE SET state = excluded.state, labels = excluded.labels,
-                 in_path = excluded.in_path, requests = excluded.requests, notified_at_us = excluded.notified_at_us,
-                 start_by_us = excluded.start_by_us, respond_by_us = excluded.respond_by_us,
-                 answered_at_us = excluded.answered_at_us, answer_kind = excluded.answer_kind,
-                 updated_at_us = excluded.updated_at_us",
-            placeholders.join(", ")
-        );
-        with_tx!(self, conn => {
-            let mut query = sqlx::query(AssertSqlSafe(sql.clone()));
-            for hop in &hops {
-                let labels: Vec<&str> = state.labels(hop.id).into_iter().map(tracehop_core::traceback::Label::name).collect();
-                query = query
-                    .bind(id)
-                    .bind(i64::from(hop.id.0))
-                    .bind(hop.provider.id.to_string())
-                    .bind(hop.provider.entity.to_string())
-                    .bind(hop.named_by.map(|h| i64::from(h.0)))
-                    .bind(hop.state.name())
-                    .bind(labels.join(","))
-                    .bind(path.contains(&hop.id))
-                    .bind(i64::from(hop.requests))
-                    .bind(hop.request.map(|r| micros(r.notified_at)))
-                    .bind(hop.request.map(|r| micros(r.start_by)))
-                    .bind(hop.request.map(|r| micros(r.respond_by)))
-                    .bind(hop.answer.as_ref().map(|a| micros(a.at)))
-                    .bind(hop.answer.as_ref().map(|a| a.answer.kind()))
-                    .bind(micros(hop.opened_at))
-                    .bind(micros(now));
-            }
-            query.execute(conn).await.map(|r| r.rows_affected())
-        })?;
+        let mut hops = Statement::default();
+        if upsert_hops(&mut hops, state, &changed_hops(state, events, previous_version.is_none()), now) {
+            self.run(&hops).await?;
+        }
         Ok(())
     }
 }

@@ -1,3 +1,4 @@
+#![allow(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)] // figures for people
 //! `tracehop bench`: throughput and latency figures, printed beside a baseline measured in the
 //! same run on the same machine. Benchmarks print; they never pass or fail.
 
@@ -85,8 +86,14 @@ pub async fn api(options: &ApiBench) -> anyhow::Result<()> {
     baseline.drop_now().await;
     match tps {
         Ok(tps) => {
-            println!("{:<28} {:>9} {:>10} {:>12.0} {:>9} {:>9}", "pgbench simple-update", "-", options.pgbench_seconds, tps, "-", "-");
-            println!("ratio PostgreSQL answers/s to pgbench simple-update TPS: {:.2} (goal >= 0.50)", figures.per_second() / tps);
+            println!(
+                "{:<28} {:>9} {:>10} {:>12.0} {:>9} {:>9}",
+                "pgbench simple-update", "-", options.pgbench_seconds, tps, "-", "-"
+            );
+            println!(
+                "ratio PostgreSQL answers/s to pgbench simple-update TPS: {:.2} (goal >= 0.50)",
+                figures.per_second() / tps
+            );
         }
         Err(error) => println!("pgbench baseline not measured: {error:#}"),
     }
@@ -149,7 +156,14 @@ async fn run_engine(url: &DatabaseUrl, options: &ApiBench) -> anyhow::Result<Fig
             basis_summary: None,
             recording: None,
         };
-        let request = StartRequest { category: Category::Domestic, call, terminating: providers[0].clone(), candidate: None, incident: None, campaign: None };
+        let request = StartRequest {
+            category: Category::Domestic,
+            call,
+            terminating: providers[0].clone(),
+            candidate: None,
+            incident: None,
+            campaign: None,
+        };
         ids.push(staff.start(request).await?.traceback);
     }
 
@@ -173,7 +187,8 @@ async fn run_engine(url: &DatabaseUrl, options: &ApiBench) -> anyhow::Result<Fig
     let started = Instant::now();
     let mut clients = Vec::new();
     for _ in 0..options.concurrency {
-        let (queue, client, tokens, base, hops) = (queue.clone(), client.clone(), tokens.clone(), base.clone(), options.hops);
+        let (queue, client, tokens, base, hops) =
+            (queue.clone(), client.clone(), tokens.clone(), base.clone(), options.hops);
         clients.push(tokio::spawn(async move { answer_tracebacks(&queue, &client, &tokens, &base, hops).await }));
     }
     let mut latencies = Vec::new();
@@ -198,7 +213,13 @@ async fn run_engine(url: &DatabaseUrl, options: &ApiBench) -> anyhow::Result<Fig
 }
 
 /// One synthetic client: takes tracebacks off the queue and has each provider answer in turn.
-async fn answer_tracebacks(queue: &Mutex<Vec<TracebackId>>, client: &reqwest::Client, tokens: &[String], base: &str, hops: usize) -> anyhow::Result<Vec<Duration>> {
+async fn answer_tracebacks(
+    queue: &Mutex<Vec<TracebackId>>,
+    client: &reqwest::Client,
+    tokens: &[String],
+    base: &str,
+    hops: usize,
+) -> anyhow::Result<Vec<Duration>> {
     let mut latencies = Vec::new();
     loop {
         let Some(id) = queue.lock().await.pop() else { return Ok(latencies) };
@@ -236,7 +257,9 @@ impl Throwaway {
     }
 
     async fn drop_now(self) {
-        if let Ok(store) = Store::connect(&self.admin.parse().unwrap_or(DatabaseUrl::SqliteMemory), &ConnectOptions::default()).await {
+        if let Ok(store) =
+            Store::connect(&self.admin.parse().unwrap_or(DatabaseUrl::SqliteMemory), &ConnectOptions::default()).await
+        {
             let _ = store.execute_admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await;
             store.close().await;
         }
@@ -246,7 +269,8 @@ impl Throwaway {
 async fn throwaway_database(admin: &str, prefix: &str) -> anyhow::Result<Throwaway> {
     let name = format!("{prefix}_{}_{}", std::process::id(), rand::random::<u32>());
     let url: DatabaseUrl = admin.parse().map_err(|e: tracehop_store::StoreError| anyhow::anyhow!("{e}"))?;
-    let store = Store::connect(&url, &ConnectOptions::default()).await.with_context(|| format!("connecting to {url}"))?;
+    let store =
+        Store::connect(&url, &ConnectOptions::default()).await.with_context(|| format!("connecting to {url}"))?;
     store.execute_admin(&format!("CREATE DATABASE {name}")).await?;
     store.close().await;
     let DatabaseUrl::Postgres { url: mut parsed } = url else { anyhow::bail!("--postgres must be a postgres:// URL") };
@@ -256,7 +280,10 @@ async fn throwaway_database(admin: &str, prefix: &str) -> anyhow::Result<Throwaw
 
 /// pgbench's built-in simple-update script at the same concurrency; its TPS.
 fn pgbench(url: &str, clients: usize, seconds: u32) -> anyhow::Result<f64> {
-    let init = std::process::Command::new("pgbench").args(["-i", "-s", "10", "-q", url]).output().context("running pgbench -i (is pgbench installed?)")?;
+    let init = std::process::Command::new("pgbench")
+        .args(["-i", "-s", "10", "-q", url])
+        .output()
+        .context("running pgbench -i (is pgbench installed?)")?;
     anyhow::ensure!(init.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&init.stderr));
     let run = std::process::Command::new("pgbench")
         .args(["-b", "simple-update", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), url])
@@ -265,6 +292,11 @@ fn pgbench(url: &str, clients: usize, seconds: u32) -> anyhow::Result<f64> {
     anyhow::ensure!(run.status.success(), "pgbench: {}", String::from_utf8_lossy(&run.stderr));
     let text = String::from_utf8_lossy(&run.stdout);
     text.lines()
-        .find_map(|line| line.trim().strip_prefix("tps = ").and_then(|rest| rest.split_whitespace().next()).and_then(|n| n.parse().ok()))
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("tps = ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+        })
         .with_context(|| format!("no tps in pgbench output: {text}"))
 }

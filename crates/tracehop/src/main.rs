@@ -189,7 +189,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let passed = scenario::check_files(&files, &mut std::io::stdout().lock()).await?;
             return Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
-        Commands::Token { command: TokenCommand::Create { database, name, provider, staff_role, scopes, expires_in_days } } => {
+        Commands::Token {
+            command: TokenCommand::Create { database, name, provider, staff_role, scopes, expires_in_days },
+        } => {
             let config = load_config(cli.config.as_ref(), &database)?;
             let app = serve::open_app(&config).await?;
             let token = token::create(&app, name, provider, staff_role, &scopes, expires_in_days).await?;
@@ -197,7 +199,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Commands::Bench { command: BenchCommand::Api { tracebacks, hops, concurrency, postgres, pgbench_seconds } } => {
             logging::init(&config::LogConfig { format: "text".to_owned(), level: "warn".to_owned() });
-            anyhow::ensure!(hops >= 1 && concurrency >= 1 && tracebacks >= 1, "tracebacks, hops and concurrency must be at least 1");
+            anyhow::ensure!(
+                hops >= 1 && concurrency >= 1 && tracebacks >= 1,
+                "tracebacks, hops and concurrency must be at least 1"
+            );
             bench::api(&bench::ApiBench { tracebacks, hops, concurrency, postgres, pgbench_seconds }).await?;
         }
         Commands::Audit { command: AuditCommand::Verify { database } } => {

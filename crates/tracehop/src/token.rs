@@ -8,7 +8,14 @@ use tracehop_app::principal::{Principal, StaffRole};
 use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
 use tracehop_core::provider::ProviderId;
 
-pub async fn create(app: &App, name: String, provider: Option<String>, staff_role: Option<String>, scopes: &[String], expires_in_days: Option<u32>) -> anyhow::Result<String> {
+pub async fn create(
+    app: &App,
+    name: String,
+    provider: Option<String>,
+    staff_role: Option<String>,
+    scopes: &[String],
+    expires_in_days: Option<u32>,
+) -> anyhow::Result<String> {
     let scopes = scopes
         .iter()
         .map(|s| Scope::parse(s.trim()).ok_or_else(|| anyhow::anyhow!("unknown scope {s:?}")))
@@ -22,6 +29,8 @@ pub async fn create(app: &App, name: String, provider: Option<String>, staff_rol
     let expires_at = expires_in_days.map(|days| app.now() + SignedDuration::from_hours(24 * i64::from(days)));
     // An operator with the database is the platform's administrator.
     let operator = Principal::Staff { user: "operator-cli".to_owned(), role: StaffRole::Admin };
-    let issued = app.issue_token(&operator, None, NewToken { name, owner, scopes, expires_at, rate_limit_per_minute: None }).await?;
+    let issued = app
+        .issue_token(&operator, None, NewToken { name, owner, scopes, expires_at, rate_limit_per_minute: None })
+        .await?;
     Ok(issued.token)
 }

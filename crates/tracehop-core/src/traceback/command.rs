@@ -79,6 +79,8 @@ pub enum Action {
     RecordReminder {
         hop: HopId,
         deadline: DeadlineKind,
+        /// The deadline the reminder was set for: if it has moved since, nothing is sent.
+        due: Option<Timestamp>,
     },
     /// Staff share (or stop sharing) the recording with the providers in the path.
     ShareRecording {

@@ -46,7 +46,7 @@ impl Decision<'_> {
             Action::Close { reason } => self.close(reason),
             Action::Reopen { reason } => self.reopen(reason),
             Action::DeadlineElapsed { hop, deadline } => self.deadline_elapsed(hop, deadline),
-            Action::RecordReminder { hop, deadline } => self.record_reminder(hop, deadline),
+            Action::RecordReminder { hop, deadline, due } => self.record_reminder(hop, deadline, due),
             Action::ShareRecording { shared } => self.share_recording(shared),
         }
     }
@@ -452,7 +452,12 @@ impl Decision<'_> {
         Ok(())
     }
 
-    fn record_reminder(&mut self, hop: HopId, deadline: DeadlineKind) -> Result<(), Rejection> {
+    fn record_reminder(
+        &mut self,
+        hop: HopId,
+        deadline: DeadlineKind,
+        set_for: Option<Timestamp>,
+    ) -> Result<(), Rejection> {
         self.system_only()?;
         let found = self.hop(hop)?;
         let Some(request) = found.request else {
@@ -464,7 +469,8 @@ impl Decision<'_> {
             DeadlineKind::RespondBy => found.state.is_awaiting_answer(),
         };
         let already = found.reminders.contains(&(deadline, due));
-        if !self.state.is_closed() && still_relevant && !already && self.now < due {
+        let moved = set_for.is_some_and(|set_for| set_for != due);
+        if !self.state.is_closed() && still_relevant && !already && !moved && self.now < due {
             self.emit(Change::ReminderSent { hop, deadline, due });
         }
         Ok(())

@@ -352,7 +352,7 @@ impl Sim {
             }
             Act::Reminder(pick, deadline) => {
                 let hop = hop_of(pick);
-                (Some(hop), Action::RecordReminder { hop, deadline: *deadline })
+                (Some(hop), Action::RecordReminder { hop, deadline: *deadline, due: None })
             }
             Act::Share(shared) => (None, Action::ShareRecording { shared: *shared }),
         };

@@ -1061,7 +1061,7 @@ fn who_may_comment_where() {
 // ---- TB-5: reminders --------------------------------------------------------------------------
 
 fn remind(hop: HopId, deadline: DeadlineKind) -> Action {
-    Action::RecordReminder { hop, deadline }
+    Action::RecordReminder { hop, deadline, due: None }
 }
 
 #[test]
@@ -1093,6 +1093,23 @@ fn a_reminder_is_recorded_once_per_deadline_value() {
         [e] if matches!(e.change, Change::ReminderSent { due, .. } if due == extended)
     ));
     assert_eq!(run.hop(HopId(0)).reminders.len(), 3);
+}
+
+#[test]
+fn a_reminder_set_for_a_deadline_that_moved_sends_nothing() {
+    let c = Cast::new();
+    let mut run = Run::start(&c.term);
+    let request = run.hop(HopId(0)).request.expect("notified");
+    let extended = request.respond_by + hours(12);
+    run.ok(staff(), Action::Extend { hop: HopId(0), respond_by: extended, reason: reason("holiday") });
+    run.advance(hours(20));
+    // The timer set for the old respond-by fires four hours before it: the deadline moved.
+    let stale =
+        Action::RecordReminder { hop: HopId(0), deadline: DeadlineKind::RespondBy, due: Some(request.respond_by) };
+    assert!(run.ok(system(), stale).is_empty());
+    // The one set for the new respond-by still goes out.
+    let current = Action::RecordReminder { hop: HopId(0), deadline: DeadlineKind::RespondBy, due: Some(extended) };
+    assert_eq!(kinds(&run.ok(system(), current)), ["reminder_sent"]);
 }
 
 #[test]

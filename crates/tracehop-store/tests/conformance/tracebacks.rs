@@ -113,7 +113,10 @@ async fn the_snapshot_round_trips_the_folded_traceback() {
     .await;
     flow.run(
         &store,
-        Command::new(Actor::System, Action::RecordReminder { hop: HopId(1), deadline: DeadlineKind::RespondBy }),
+        Command::new(
+            Actor::System,
+            Action::RecordReminder { hop: HopId(1), deadline: DeadlineKind::RespondBy, due: None },
+        ),
         at(t0(), hours(10)),
     )
     .await;

@@ -16,11 +16,11 @@ use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use tracehop_app::accounts::{NewUser, Role};
 use tracehop_app::directory::ProviderSpec;
-use tracehop_app::traceback::StartRequest;
-use tracehop_app::worker::Worker;
 use tracehop_app::mail::MailConfig;
 use tracehop_app::principal::{Principal, StaffRole};
 use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
+use tracehop_app::traceback::StartRequest;
+use tracehop_app::worker::Worker;
 use tracehop_app::{App, Clock, Mailer, ManualClock, SystemClock};
 use tracehop_core::calendar::{BusinessHours, BusinessHoursSpec, Holidays};
 use tracehop_core::country::Country;
@@ -297,7 +297,13 @@ async fn create_tokens(app: &App) -> anyhow::Result<String> {
     ];
     let mut listing = String::new();
     for (label, owner, scopes) in owners {
-        let new = NewToken { name: format!("demo {label}"), owner, scopes: scopes.iter().copied().collect(), expires_at: None, rate_limit_per_minute: None };
+        let new = NewToken {
+            name: format!("demo {label}"),
+            owner,
+            scopes: scopes.iter().copied().collect(),
+            expires_at: None,
+            rate_limit_per_minute: None,
+        };
         let issued = app.issue_token(&operator, None, new).await?;
         writeln!(listing, "    token {label:<10} {}", issued.token)?;
     }

@@ -36,7 +36,12 @@ pub async fn run<W: World>(scenario: &Scenario, world: &mut W) -> Result<Vec<Dif
         let field = format!("step {}", index + 1);
         match (world.act(action).await?, step.refused) {
             (Ok(()), true) => {
-                differences.push(Difference { hop: None, field, expected: "refused".into(), actual: "accepted".into() });
+                differences.push(Difference {
+                    hop: None,
+                    field,
+                    expected: "refused".into(),
+                    actual: "accepted".into(),
+                });
             }
             (Err(Refusal(reason)), false) => {
                 differences.push(Difference {

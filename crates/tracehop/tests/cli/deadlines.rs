@@ -7,7 +7,9 @@ use tracehop_core::traceback::{Status, TracebackId};
 use tracehop_store::Store;
 use tracehop_store::testing::TestDatabase;
 
-use crate::support::{Server, add_provider, app_with_deadline, count_events, eventually, http_get, start_traceback, state_of};
+use crate::support::{
+    Server, add_provider, app_with_deadline, count_events, eventually, http_get, start_traceback, state_of,
+};
 
 /// Worker settings that make a lost lease come back quickly.
 const FAST_WORKER: &[(&str, &str)] =
