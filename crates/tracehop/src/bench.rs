@@ -31,6 +31,8 @@ pub struct ApiBench {
     /// pgbench runs.
     pub postgres: Option<String>,
     pub pgbench_seconds: u32,
+    /// Skip the SQLite run.
+    pub skip_sqlite: bool,
 }
 
 /// What one engine achieved.
@@ -64,12 +66,14 @@ pub async fn api(options: &ApiBench) -> anyhow::Result<()> {
     );
     println!("{:<28} {:>9} {:>10} {:>12} {:>9} {:>9}", "engine", "answers", "seconds", "answers/s", "p50 ms", "p99 ms");
 
-    let dir = std::env::temp_dir().join(format!("tracehop-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let sqlite = DatabaseUrl::Sqlite { path: dir.join("bench.db") };
-    let figures = run_engine(&sqlite, options).await.context("SQLite run")?;
-    print_row("SQLite (synchronous=FULL)", &figures);
-    std::fs::remove_dir_all(&dir).ok();
+    if !options.skip_sqlite {
+        let dir = std::env::temp_dir().join(format!("tracehop-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let sqlite = DatabaseUrl::Sqlite { path: dir.join("bench.db") };
+        let figures = run_engine(&sqlite, options).await.context("SQLite run");
+        std::fs::remove_dir_all(&dir).ok();
+        print_row("SQLite (synchronous=FULL)", &figures?);
+    }
 
     let Some(admin) = &options.postgres else {
         println!("PostgreSQL: not measured (pass --postgres URL or set TRACEHOP_BENCH_POSTGRES_URL)");
