@@ -177,42 +177,21 @@ impl App {
         for notice in notices(state, events) {
             let Some(view) = provider_view(state, &notice.provider) else { continue };
             let event_id = self.new_id().to_string();
-            if emailed(notice.event_type) {
-                let mut to: Vec<String> = tx
-                    .contacts(&notice.provider)
-                    .await?
-                    .into_iter()
-                    .filter_map(|c| c.email)
-                    .filter(|e| !e.trim().is_empty())
-                    .collect();
-                to.dedup();
-                if !to.is_empty() {
-                    let (subject, body) =
-                        crate::email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
-                    let job = EmailJob {
-                        event_id: event_id.clone(),
-                        event_type: notice.event_type.to_owned(),
-                        provider: notice.provider.to_string(),
-                        traceback: traceback.clone(),
-                        to,
-                        subject,
-                        body,
-                    };
-                    jobs.push(NewJob {
-                        kind: EMAIL.to_owned(),
-                        payload: serde_json::to_string(&job)?,
-                        run_at: now,
-                        dedupe_key: None,
-                        max_attempts: 12,
-                    });
-                }
+            let targets = tx.notification_targets(notice.provider.as_str()).await?;
+            if emailed(notice.event_type) && !targets.emails.is_empty() {
+                let (subject, body) = crate::email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
+                let job = EmailJob {
+                    event_id: event_id.clone(),
+                    event_type: notice.event_type.to_owned(),
+                    provider: notice.provider.to_string(),
+                    traceback: traceback.clone(),
+                    to: targets.emails.clone(),
+                    subject,
+                    body,
+                };
+                jobs.push(NewJob { kind: EMAIL.to_owned(), payload: serde_json::to_string(&job)?, run_at: now, dedupe_key: None, max_attempts: 12 });
             }
-            let webhooks: Vec<_> = tx
-                .active_webhooks(notice.provider.as_str())
-                .await?
-                .into_iter()
-                .filter(|w| w.wants(notice.event_type))
-                .collect();
+            let webhooks: Vec<&str> = targets.webhooks_for(notice.event_type).collect();
             if webhooks.is_empty() {
                 continue;
             }
@@ -228,7 +207,7 @@ impl App {
                 let job = WebhookJob {
                     event_id: event_id.clone(),
                     event_type: notice.event_type.to_owned(),
-                    webhook_id: webhook.id,
+                    webhook_id: webhook.to_owned(),
                     provider: notice.provider.to_string(),
                     traceback: traceback.clone(),
                     body: body.clone(),

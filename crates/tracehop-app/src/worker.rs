@@ -55,6 +55,9 @@ impl Worker {
     pub async fn run_due(&self) -> Result<usize, AppError> {
         let now = self.app.now();
         let settings = self.app.settings().worker;
+        if !self.app.store().any_job_due(now).await? {
+            return Ok(0);
+        }
         let jobs = self.app.store().claim_jobs(&self.name, KINDS, now, settings.lease, settings.batch).await?;
         let mut attempts = Vec::new();
         for job in &jobs {
@@ -181,19 +184,15 @@ impl Worker {
             return Ok(());
         }
         let now = self.app.now();
+        let records: Vec<DeliveryRecord> = attempts.iter().filter_map(|(_, a)| a.record.clone()).collect();
+        let delivered: Vec<i64> = attempts.iter().filter(|(_, a)| a.result.is_ok()).map(|(job, _)| job.id).collect();
         let mut tx = self.app.store().begin().await?;
+        tx.record_deliveries(&records).await?;
+        tx.complete_jobs(&delivered, &self.name, now).await?;
         for (job, attempt) in attempts {
-            if let Some(record) = &attempt.record {
-                tx.record_delivery(record).await?;
-            }
-            match &attempt.result {
-                Ok(()) => {
-                    tx.complete_job(job.id, &self.name, now).await?;
-                }
-                Err((retry_at, message)) => {
-                    let retry_at = retry_at.filter(|_| job.attempts < job.max_attempts);
-                    tx.release_job(job, &self.name, message, retry_at, now).await?;
-                }
+            if let Err((retry_at, message)) = &attempt.result {
+                let retry_at = retry_at.filter(|_| job.attempts < job.max_attempts);
+                tx.release_job(job, &self.name, message, retry_at, now).await?;
             }
         }
         tx.commit().await?;

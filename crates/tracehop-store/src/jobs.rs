@@ -74,6 +74,23 @@ impl Tx {
         Ok(())
     }
 
+    /// Marks several claimed jobs done at once; returns how many this worker still held.
+    pub async fn complete_jobs(&mut self, ids: &[i64], worker: &str, now: Timestamp) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut statement = Statement::default();
+        let list: Vec<String> = ids.iter().map(|id| statement.int(*id)).collect();
+        statement.sql = format!(
+            "UPDATE jobs SET state = 'done', finished_at_us = {}, locked_by = NULL, locked_until_us = NULL
+             WHERE id IN ({}) AND locked_by = {} AND state = 'pending'",
+            statement.int(micros(now)),
+            list.join(", "),
+            statement.text(worker)
+        );
+        Ok(self.run(&statement).await?)
+    }
+
     /// Gives a claimed job back for another try at `retry_at`, or marks it failed when its
     /// attempts are spent.
     pub async fn release_job(
@@ -121,6 +138,21 @@ impl Tx {
 }
 
 impl Store {
+    /// Whether any job is due and free at `now`: a read, so an idle worker never takes the
+    /// write lock.
+    pub async fn any_job_due(&self, now: Timestamp) -> Result<bool> {
+        let found: Option<i64> = with_read!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE state = 'pending' AND run_at_us <= $1
+                     AND (locked_until_us IS NULL OR locked_until_us < $1) LIMIT 1",
+            )
+            .bind(micros(now))
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(found.is_some())
+    }
+
     /// Claims up to `limit` due jobs of the given kinds for `lease`.
     pub async fn claim_jobs(
         &self,
@@ -147,12 +179,12 @@ impl Store {
              {RETURNING}"
         );
         let until = now.checked_add(lease).unwrap_or(now);
-        let mut tx = self.begin().await?;
-        let mut claimed = with_tx!(tx, conn => {
+        // One statement, atomic on its own: no transaction round trips around it.
+        let mut connection = self.connection().await?;
+        let mut claimed = with_tx!(connection, conn => {
             let rows = sqlx::query(AssertSqlSafe(sql)).bind(worker).bind(micros(until)).bind(micros(now)).bind(limit).fetch_all(conn).await?;
             jobs!(rows)
         })?;
-        tx.commit().await?;
         claimed.sort_by_key(|job| (job.run_at, job.id));
         Ok(claimed)
     }

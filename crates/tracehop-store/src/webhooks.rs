@@ -4,6 +4,7 @@
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
+use crate::write::{Arg, Statement};
 use crate::{Result, Store, Tx, from_micros, micros, with_read, with_tx};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +37,21 @@ impl WebhookRecord {
 
     pub fn wants(&self, event_type: &str) -> bool {
         self.active && self.event_types.iter().any(|t| t == event_type || t == "*")
+    }
+}
+
+/// Where one provider's notifications go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotificationTargets {
+    pub emails: Vec<String>,
+    /// Active webhooks: id and the event types it wants (`*` for all).
+    pub webhooks: Vec<(String, Vec<String>)>,
+}
+
+impl NotificationTargets {
+    /// The webhooks that want `event_type`.
+    pub fn webhooks_for(&self, event_type: &str) -> impl Iterator<Item = &str> {
+        self.webhooks.iter().filter(move |(_, types)| types.iter().any(|t| t == event_type || t == "*")).map(|(id, _)| id.as_str())
     }
 }
 
@@ -101,20 +117,75 @@ impl Tx {
     }
 
     pub async fn record_delivery(&mut self, delivery: &DeliveryRecord) -> Result<()> {
-        with_tx!(self, conn => {
-            sqlx::query(
-                "INSERT INTO deliveries (channel, job_id, webhook_id, provider_id, traceback_id, event_id, event_type, target,
-                     attempt, outcome, status_code, error, duration_ms, at_us)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        self.record_deliveries(std::slice::from_ref(delivery)).await
+    }
+
+    /// Where a provider's notifications go: its contacts' emails and its active webhooks with
+    /// the event types each wants, in one read.
+    pub async fn notification_targets(&mut self, provider_id: &str) -> Result<NotificationTargets> {
+        let rows: Vec<(String, String, Option<String>)> = with_tx!(self, conn => {
+            let rows = sqlx::query(
+                "SELECT 'email' AS kind, email AS target, NULL AS event_types,
+                        CASE WHEN role = 'primary' THEN 0 ELSE 1 END AS rank
+                     FROM provider_contacts WHERE provider_id = $1 AND COALESCE(email, '') <> ''
+                 UNION ALL
+                 SELECT 'webhook', id, event_types, created_at_us FROM webhooks WHERE provider_id = $1 AND active = TRUE
+                 ORDER BY 1, 4, 2",
             )
-            .bind(&delivery.channel).bind(delivery.job_id).bind(&delivery.webhook_id).bind(&delivery.provider_id)
-            .bind(&delivery.traceback_id).bind(&delivery.event_id).bind(&delivery.event_type).bind(&delivery.target)
-            .bind(delivery.attempt).bind(&delivery.outcome).bind(delivery.status_code).bind(&delivery.error)
-            .bind(delivery.duration_ms).bind(micros(delivery.at))
-            .execute(conn)
-            .await
-            .map(|r| r.rows_affected())
+            .bind(provider_id)
+            .fetch_all(conn)
+            .await?;
+            rows.into_iter()
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<std::result::Result<Vec<_>, _>>()
         })?;
+        let mut targets = NotificationTargets::default();
+        for (kind, target, types) in rows {
+            if kind == "email" {
+                if !targets.emails.contains(&target) {
+                    targets.emails.push(target);
+                }
+            } else {
+                let types = types.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
+                targets.webhooks.push((target, types));
+            }
+        }
+        Ok(targets)
+    }
+
+    /// Logs several delivery attempts in one statement.
+    pub async fn record_deliveries(&mut self, deliveries: &[DeliveryRecord]) -> Result<()> {
+        if deliveries.is_empty() {
+            return Ok(());
+        }
+        let mut statement = Statement::default();
+        let rows: Vec<String> = deliveries
+            .iter()
+            .map(|d| {
+                statement.row(vec![
+                    Arg::Text(Some(d.channel.clone())),
+                    Arg::Int(d.job_id),
+                    Arg::Text(d.webhook_id.clone()),
+                    Arg::Text(d.provider_id.clone()),
+                    Arg::Text(d.traceback_id.clone()),
+                    Arg::Text(Some(d.event_id.clone())),
+                    Arg::Text(Some(d.event_type.clone())),
+                    Arg::Text(Some(d.target.clone())),
+                    Arg::Int(Some(d.attempt)),
+                    Arg::Text(Some(d.outcome.clone())),
+                    Arg::Int(d.status_code),
+                    Arg::Text(d.error.clone()),
+                    Arg::Int(Some(d.duration_ms)),
+                    Arg::Int(Some(micros(d.at))),
+                ])
+            })
+            .collect();
+        statement.sql = format!(
+            "INSERT INTO deliveries (channel, job_id, webhook_id, provider_id, traceback_id, event_id, event_type, target,
+                 attempt, outcome, status_code, error, duration_ms, at_us) VALUES {}",
+            rows.join(", ")
+        );
+        self.run(&statement).await?;
         Ok(())
     }
 
