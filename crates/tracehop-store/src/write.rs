@@ -327,11 +327,15 @@ impl Store {
                 execute!(connection, &combined)
             }
             Engine::Sqlite => {
-                let combined = Statement { sql: parts.join(";\n"), args };
-                let mut tx = self.begin().await?;
-                let result = execute!(tx, &combined);
-                if result.is_ok() {
-                    tx.commit().await?;
+                // The transaction travels with its statements: one hand-off to the writer's
+                // thread instead of three.
+                let combined = Statement { sql: format!("BEGIN IMMEDIATE;\n{};\nCOMMIT", parts.join(";\n")), args };
+                let mut connection = self.connection().await?;
+                let result = execute!(connection, &combined);
+                if result.is_err() {
+                    // A failed statement leaves the transaction open on this connection.
+                    let rollback = Statement { sql: "ROLLBACK".to_owned(), args: Vec::new() };
+                    let _ = execute!(connection, &rollback);
                 }
                 result
             }
