@@ -9,6 +9,7 @@
 pub mod events;
 pub mod idempotency;
 pub mod jobs;
+mod group;
 mod migrate;
 pub mod providers;
 pub mod tokens;
@@ -130,6 +131,8 @@ enum Pools {
 #[derive(Clone)]
 pub struct Store {
     pools: Pools,
+    /// SQLite files: commands share commits.
+    group: Option<group::GroupCommit>,
 }
 
 #[doc(hidden)]
@@ -211,7 +214,11 @@ impl Store {
                 Pools::Postgres(pool)
             }
         };
-        Ok(Self { pools })
+        let group = match (&pools, url) {
+            (Pools::Sqlite { write, .. }, DatabaseUrl::Sqlite { .. }) => Some(group::GroupCommit::start(write.clone())),
+            _ => None,
+        };
+        Ok(Self { pools, group })
     }
 
     /// Connects and applies any pending migrations.

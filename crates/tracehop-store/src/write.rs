@@ -326,19 +326,18 @@ impl Store {
                 let mut connection = self.connection().await?;
                 execute!(connection, &combined)
             }
-            Engine::Sqlite => {
-                // The transaction travels with its statements: one hand-off to the writer's
-                // thread instead of three.
-                let combined = Statement { sql: format!("BEGIN IMMEDIATE;\n{};\nCOMMIT", parts.join(";\n")), args };
-                let mut connection = self.connection().await?;
-                let result = execute!(connection, &combined);
-                if result.is_err() {
-                    // A failed statement leaves the transaction open on this connection.
-                    let rollback = Statement { sql: "ROLLBACK".to_owned(), args: Vec::new() };
-                    let _ = execute!(connection, &rollback);
+            Engine::Sqlite => match &self.group {
+                Some(group) => group.write(Statement { sql: parts.join(";\n"), args }).await,
+                None => {
+                    let combined = Statement { sql: parts.join(";\n"), args };
+                    let mut tx = self.begin().await?;
+                    let result = execute!(tx, &combined);
+                    if result.is_ok() {
+                        tx.commit().await?;
+                    }
+                    result
                 }
-                result
-            }
+            },
         };
         match result {
             Ok(_) => Ok(head),
