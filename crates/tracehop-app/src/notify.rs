@@ -174,10 +174,13 @@ impl App {
         let Some(header) = &state.header else { return Ok(Vec::new()) };
         let traceback = header.id.to_string();
         let mut jobs = Vec::new();
-        for notice in notices(state, events) {
+        let notices = notices(state, events);
+        let providers: Vec<&str> = notices.iter().map(|n| n.provider.as_str()).collect();
+        let all_targets = tx.notification_targets(&providers).await?;
+        for notice in notices {
             let Some(view) = provider_view(state, &notice.provider) else { continue };
+            let Some(targets) = all_targets.get(notice.provider.as_str()) else { continue };
             let event_id = self.new_id().to_string();
-            let targets = tx.notification_targets(notice.provider.as_str()).await?;
             if emailed(notice.event_type) && !targets.emails.is_empty() {
                 let (subject, body) = crate::email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
                 let job = EmailJob {

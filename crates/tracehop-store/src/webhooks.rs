@@ -1,6 +1,8 @@
 //! Webhook subscriptions per provider, and the log of every notification delivery (email or
 //! webhook) with its outcome.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use sqlx::{AssertSqlSafe, Row};
 
@@ -120,34 +122,43 @@ impl Tx {
         self.record_deliveries(std::slice::from_ref(delivery)).await
     }
 
-    /// Where a provider's notifications go: its contacts' emails and its active webhooks with
-    /// the event types each wants, in one read.
-    pub async fn notification_targets(&mut self, provider_id: &str) -> Result<NotificationTargets> {
-        let rows: Vec<(String, String, Option<String>)> = with_tx!(self, conn => {
-            let rows = sqlx::query(
-                "SELECT 'email' AS kind, email AS target, NULL AS event_types,
-                        CASE WHEN role = 'primary' THEN 0 ELSE 1 END AS rank
-                     FROM provider_contacts WHERE provider_id = $1 AND COALESCE(email, '') <> ''
-                 UNION ALL
-                 SELECT 'webhook', id, event_types, created_at_us FROM webhooks WHERE provider_id = $1 AND active = TRUE
-                 ORDER BY 1, 4, 2",
-            )
-            .bind(provider_id)
-            .fetch_all(conn)
-            .await?;
+    /// Where each provider's notifications go: its contacts' emails (primary first) and its
+    /// active webhooks with the event types each wants, for several providers in one read.
+    pub async fn notification_targets(&mut self, providers: &[&str]) -> Result<BTreeMap<String, NotificationTargets>> {
+        let mut targets: BTreeMap<String, NotificationTargets> = providers.iter().map(|p| ((*p).to_owned(), NotificationTargets::default())).collect();
+        if providers.is_empty() {
+            return Ok(targets);
+        }
+        let mut statement = Statement::default();
+        let list: Vec<String> = providers.iter().map(|p| statement.text(*p)).collect();
+        let list = list.join(", ");
+        let sql = format!(
+            "SELECT provider_id, 'email' AS kind, email AS target, NULL AS event_types,
+                    CASE WHEN role = 'primary' THEN 0 ELSE 1 END AS rank
+                 FROM provider_contacts WHERE provider_id IN ({list}) AND COALESCE(email, '') <> ''
+             UNION ALL
+             SELECT provider_id, 'webhook', id, event_types, created_at_us FROM webhooks
+                 WHERE provider_id IN ({list}) AND active = TRUE
+             ORDER BY 1, 2, 5, 3"
+        );
+        let rows: Vec<(String, String, String, Option<String>)> = with_tx!(self, conn => {
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for provider in providers {
+                query = query.bind(*provider);
+            }
+            let rows = query.fetch_all(conn).await?;
             rows.into_iter()
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
                 .collect::<std::result::Result<Vec<_>, _>>()
         })?;
-        let mut targets = NotificationTargets::default();
-        for (kind, target, types) in rows {
+        for (provider, kind, target, types) in rows {
+            let entry = targets.entry(provider).or_default();
             if kind == "email" {
-                if !targets.emails.contains(&target) {
-                    targets.emails.push(target);
+                if !entry.emails.contains(&target) {
+                    entry.emails.push(target);
                 }
             } else {
-                let types = types.unwrap_or_default().split_whitespace().map(str::to_owned).collect();
-                targets.webhooks.push((target, types));
+                entry.webhooks.push((target, types.unwrap_or_default().split_whitespace().map(str::to_owned).collect()));
             }
         }
         Ok(targets)
