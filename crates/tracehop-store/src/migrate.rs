@@ -26,14 +26,12 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// Splits a migration into statements; they hold no semicolons inside literals.
+/// Splits a migration into statements: comment lines go first (they may hold semicolons); the
+/// statements themselves hold none inside literals.
 fn statements(script: &str) -> impl Iterator<Item = String> + '_ {
-    script
-        .split(';')
-        .map(|statement| {
-            statement.lines().filter(|line| !line.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n")
-        })
-        .filter(|statement| !statement.trim().is_empty())
+    let code: String =
+        script.lines().filter(|line| !line.trim_start().starts_with("--")).map(|line| format!("{line}\n")).collect();
+    code.split(';').map(str::trim).filter(|statement| !statement.is_empty()).map(str::to_owned).collect::<Vec<_>>().into_iter()
 }
 
 /// Every migration version this build carries, in order.
