@@ -185,9 +185,10 @@ impl Store {
                     })
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
-                let write = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone()).await?;
+                let write = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(base.clone()).await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
+                    .test_before_acquire(false)
                     .connect_with(base.read_only(true))
                     .await?;
                 Pools::Sqlite { write, read }
@@ -206,8 +207,11 @@ impl Store {
             }
             DatabaseUrl::Postgres { url } => {
                 let connect = PgConnectOptions::from_str(url.as_str())?;
+                // No ping before each use: it would double the round trips of every query. A
+                // connection that broke fails its query and is replaced.
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.max(2))
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(15))
                     .connect_with(connect)
                     .await?;
