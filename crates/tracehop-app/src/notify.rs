@@ -182,7 +182,8 @@ impl App {
             let Some(targets) = all_targets.get(notice.provider.as_str()) else { continue };
             let event_id = self.new_id().to_string();
             if emailed(notice.event_type) && !targets.emails.is_empty() {
-                let (subject, body) = crate::email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
+                let (subject, body) =
+                    crate::email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
                 let job = EmailJob {
                     event_id: event_id.clone(),
                     event_type: notice.event_type.to_owned(),
@@ -192,7 +193,13 @@ impl App {
                     subject,
                     body,
                 };
-                jobs.push(NewJob { kind: EMAIL.to_owned(), payload: serde_json::to_string(&job)?, run_at: now, dedupe_key: None, max_attempts: 12 });
+                jobs.push(NewJob {
+                    kind: EMAIL.to_owned(),
+                    payload: serde_json::to_string(&job)?,
+                    run_at: now,
+                    dedupe_key: None,
+                    max_attempts: 12,
+                });
             }
             let webhooks: Vec<&str> = targets.webhooks_for(notice.event_type).collect();
             if webhooks.is_empty() {

@@ -7,9 +7,9 @@
 //! engines share, and run through the [`with_tx!`] and [`with_read!`] dispatchers.
 
 pub mod events;
+mod group;
 pub mod idempotency;
 pub mod jobs;
-mod group;
 mod migrate;
 pub mod providers;
 pub mod tokens;
@@ -185,7 +185,11 @@ impl Store {
                     })
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10));
-                let write = SqlitePoolOptions::new().max_connections(1).test_before_acquire(false).connect_with(base.clone()).await?;
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .test_before_acquire(false)
+                    .connect_with(base.clone())
+                    .await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(options.max_connections.max(1))
                     .test_before_acquire(false)

@@ -24,6 +24,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_provider_api.sql"),
         postgres: include_str!("../migrations/postgres/0002_provider_api.sql"),
     },
+    Migration {
+        version: 3,
+        name: "intake",
+        sqlite: include_str!("../migrations/sqlite/0003_intake.sql"),
+        postgres: include_str!("../migrations/postgres/0003_intake.sql"),
+    },
 ];
 
 /// Splits a migration into statements: comment lines go first (they may hold semicolons); the
@@ -31,7 +37,12 @@ const MIGRATIONS: &[Migration] = &[
 fn statements(script: &str) -> impl Iterator<Item = String> + '_ {
     let code: String =
         script.lines().filter(|line| !line.trim_start().starts_with("--")).map(|line| format!("{line}\n")).collect();
-    code.split(';').map(str::trim).filter(|statement| !statement.is_empty()).map(str::to_owned).collect::<Vec<_>>().into_iter()
+    code.split(';')
+        .map(str::trim)
+        .filter(|statement| !statement.is_empty())
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// Every migration version this build carries, in order.

@@ -53,7 +53,10 @@ pub struct NotificationTargets {
 impl NotificationTargets {
     /// The webhooks that want `event_type`.
     pub fn webhooks_for(&self, event_type: &str) -> impl Iterator<Item = &str> {
-        self.webhooks.iter().filter(move |(_, types)| types.iter().any(|t| t == event_type || t == "*")).map(|(id, _)| id.as_str())
+        self.webhooks
+            .iter()
+            .filter(move |(_, types)| types.iter().any(|t| t == event_type || t == "*"))
+            .map(|(id, _)| id.as_str())
     }
 }
 
@@ -125,7 +128,8 @@ impl Tx {
     /// Where each provider's notifications go: its contacts' emails (primary first) and its
     /// active webhooks with the event types each wants, for several providers in one read.
     pub async fn notification_targets(&mut self, providers: &[&str]) -> Result<BTreeMap<String, NotificationTargets>> {
-        let mut targets: BTreeMap<String, NotificationTargets> = providers.iter().map(|p| ((*p).to_owned(), NotificationTargets::default())).collect();
+        let mut targets: BTreeMap<String, NotificationTargets> =
+            providers.iter().map(|p| ((*p).to_owned(), NotificationTargets::default())).collect();
         if providers.is_empty() {
             return Ok(targets);
         }
@@ -158,7 +162,9 @@ impl Tx {
                     entry.emails.push(target);
                 }
             } else {
-                entry.webhooks.push((target, types.unwrap_or_default().split_whitespace().map(str::to_owned).collect()));
+                entry
+                    .webhooks
+                    .push((target, types.unwrap_or_default().split_whitespace().map(str::to_owned).collect()));
             }
         }
         Ok(targets)

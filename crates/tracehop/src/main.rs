@@ -200,13 +200,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let token = token::create(&app, name, provider, staff_role, &scopes, expires_in_days).await?;
             println!("{token}");
         }
-        Commands::Bench { command: BenchCommand::Api { tracebacks, hops, concurrency, postgres, pgbench_seconds, skip_sqlite } } => {
+        Commands::Bench {
+            command: BenchCommand::Api { tracebacks, hops, concurrency, postgres, pgbench_seconds, skip_sqlite },
+        } => {
             logging::init(&config::LogConfig { format: "text".to_owned(), level: "warn".to_owned() });
             anyhow::ensure!(
                 hops >= 1 && concurrency >= 1 && tracebacks >= 1,
                 "tracebacks, hops and concurrency must be at least 1"
             );
-            bench::api(&bench::ApiBench { tracebacks, hops, concurrency, postgres, pgbench_seconds, skip_sqlite }).await?;
+            bench::api(&bench::ApiBench { tracebacks, hops, concurrency, postgres, pgbench_seconds, skip_sqlite })
+                .await?;
         }
         Commands::Audit { command: AuditCommand::Verify { database } } => {
             let config = load_config(cli.config.as_ref(), &database)?;
