@@ -13,6 +13,7 @@ pub mod mail;
 pub mod notify;
 pub mod principal;
 pub mod settings;
+pub mod submitters;
 pub mod tokens;
 pub mod traceback;
 pub mod webhooks;

@@ -2,6 +2,7 @@
 //! can only do what that principal may. A provider's handle answers "not found" for anything that
 //! is not its own, so nobody learns that a traceback exists without a hop in it (ACC-2).
 
+use tracehop_core::intake::SourceKind;
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::command::Action;
 use tracehop_core::traceback::view::ProviderView;
@@ -21,8 +22,30 @@ pub enum StaffRole {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
-    Staff { user: String, role: StaffRole },
-    Provider { provider: ProviderId, user: String },
+    Staff {
+        user: String,
+        role: StaffRole,
+    },
+    Provider {
+        provider: ProviderId,
+        user: String,
+    },
+    /// An organisation that submits candidates and incident data: an analytics provider, an
+    /// enforcement agency, an organisation subject to abusive calling.
+    Submitter {
+        submitter: String,
+        kind: SourceKind,
+        user: String,
+    },
+}
+
+impl Principal {
+    /// Who acted, for records.
+    pub fn user(&self) -> &str {
+        match self {
+            Self::Staff { user, .. } | Self::Provider { user, .. } | Self::Submitter { user, .. } => user,
+        }
+    }
 }
 
 impl App {
@@ -32,7 +55,9 @@ impl App {
             Principal::Staff { user, role } => {
                 Ok(StaffHandle { app: self, actor: Actor::Staff { user: user.clone() }, role: *role })
             }
-            Principal::Provider { .. } => Err(AppError::Forbidden("only consortium staff may do this".into())),
+            Principal::Provider { .. } | Principal::Submitter { .. } => {
+                Err(AppError::Forbidden("only consortium staff may do this".into()))
+            }
         }
     }
 
@@ -44,7 +69,9 @@ impl App {
                 provider: provider.clone(),
                 actor: Actor::Provider { provider: provider.clone(), user: user.clone() },
             }),
-            Principal::Staff { .. } => Err(AppError::Forbidden("this is for a provider's own users".into())),
+            Principal::Staff { .. } | Principal::Submitter { .. } => {
+                Err(AppError::Forbidden("this is for a provider's own users".into()))
+            }
         }
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 use jiff::Timestamp;
 use rand::Rng;
 use sha2::{Digest, Sha256};
+use tracehop_core::intake::SourceKind;
 use tracehop_core::provider::ProviderId;
 use tracehop_store::tokens::TokenRecord;
 
@@ -28,15 +29,27 @@ pub enum Scope {
     TracebacksRead,
     /// Staff: start and steer tracebacks.
     TracebacksManage,
+    /// Submit incident data (submitters and staff).
+    IncidentsSubmit,
+    /// Submit traceback candidates (submitters and staff).
+    CandidatesSubmit,
+    /// Staff: review candidates, manage campaigns, read incidents.
+    IntakeManage,
+    /// Staff: the provider directory and RMD imports.
+    DirectoryManage,
 }
 
-pub const ALL_SCOPES: [Scope; 6] = [
+pub const ALL_SCOPES: [Scope; 10] = [
     Scope::HopsRead,
     Scope::HopsAnswer,
     Scope::WebhooksManage,
     Scope::TokensManage,
     Scope::TracebacksRead,
     Scope::TracebacksManage,
+    Scope::IncidentsSubmit,
+    Scope::CandidatesSubmit,
+    Scope::IntakeManage,
+    Scope::DirectoryManage,
 ];
 
 impl Scope {
@@ -48,6 +61,10 @@ impl Scope {
             Self::TokensManage => "tokens:manage",
             Self::TracebacksRead => "tracebacks:read",
             Self::TracebacksManage => "tracebacks:manage",
+            Self::IncidentsSubmit => "incidents:submit",
+            Self::CandidatesSubmit => "candidates:submit",
+            Self::IntakeManage => "intake:manage",
+            Self::DirectoryManage => "directory:manage",
         }
     }
 
@@ -62,7 +79,21 @@ impl Scope {
 
     /// Whether a staff token may hold it.
     pub fn for_staff(self) -> bool {
-        matches!(self, Self::TracebacksRead | Self::TracebacksManage | Self::TokensManage)
+        matches!(
+            self,
+            Self::TracebacksRead
+                | Self::TracebacksManage
+                | Self::TokensManage
+                | Self::IncidentsSubmit
+                | Self::CandidatesSubmit
+                | Self::IntakeManage
+                | Self::DirectoryManage
+        )
+    }
+
+    /// Whether a submitter's token may hold it.
+    pub fn for_submitters(self) -> bool {
+        matches!(self, Self::IncidentsSubmit | Self::CandidatesSubmit)
     }
 }
 
@@ -78,6 +109,8 @@ pub enum TokenOwner {
     Provider(ProviderId),
     /// A staff machine user with this role.
     Staff(StaffRole),
+    /// A submitter's systems.
+    Submitter(String),
 }
 
 #[derive(Debug, Clone)]
@@ -157,7 +190,7 @@ impl TokenCache {
 }
 
 /// How a token's owner is stored, and which scopes it may hold.
-type OwnerColumns = (&'static str, Option<String>, Option<&'static str>, fn(Scope) -> bool);
+type OwnerColumns = (&'static str, Option<String>, Option<&'static str>, Option<String>, fn(Scope) -> bool);
 const TOKEN_PREFIX: &str = "thp_";
 
 fn random_text(length: usize) -> String {
@@ -207,7 +240,7 @@ impl App {
             return Err(AppError::invalid("rate_limit_per_minute", "between 1 and 100000"));
         }
         match (&new.owner, by) {
-            (TokenOwner::Provider(_), Principal::Staff { .. })
+            (TokenOwner::Provider(_) | TokenOwner::Submitter(_), Principal::Staff { .. })
             | (TokenOwner::Staff(_), Principal::Staff { role: StaffRole::Admin, .. }) => {}
             (TokenOwner::Staff(_), Principal::Staff { .. }) => {
                 return Err(AppError::Forbidden("only staff admins issue staff tokens".into()));
@@ -220,24 +253,31 @@ impl App {
                 }
             }
             (_, Principal::Provider { .. }) => return Err(AppError::NotFound("provider".into())),
+            (_, Principal::Submitter { .. }) => {
+                return Err(AppError::Forbidden("submitters' tokens are issued by consortium staff".into()));
+            }
         }
-        let (owner_kind, provider_id, staff_role, allowed): OwnerColumns = match &new.owner {
+        let (owner_kind, provider_id, staff_role, submitter_id, allowed): OwnerColumns = match &new.owner {
             TokenOwner::Provider(provider) => {
                 if self.store().provider(provider).await?.is_none() {
                     return Err(AppError::invalid("provider_id", format!("no provider {provider}")));
                 }
-                ("provider", Some(provider.to_string()), None, Scope::for_providers)
+                ("provider", Some(provider.to_string()), None, None, Scope::for_providers)
             }
-            TokenOwner::Staff(role) => ("staff", None, Some(role_name(*role)), Scope::for_staff),
+            TokenOwner::Staff(role) => ("staff", None, Some(role_name(*role)), None, Scope::for_staff),
+            TokenOwner::Submitter(submitter) => {
+                if self.store().submitter(submitter).await?.is_none() {
+                    return Err(AppError::invalid("submitter_id", format!("no submitter {submitter}")));
+                }
+                ("submitter", None, None, Some(submitter.clone()), Scope::for_submitters)
+            }
         };
         if let Some(wrong) = new.scopes.iter().find(|s| !allowed(**s)) {
             return Err(AppError::invalid("scopes", format!("{wrong} is not for {owner_kind} tokens")));
         }
         let prefix = format!("{TOKEN_PREFIX}{}", random_text(12));
         let token = format!("{prefix}_{}", random_text(40));
-        let created_by = match by {
-            Principal::Staff { user, .. } | Principal::Provider { user, .. } => user.clone(),
-        };
+        let created_by = by.user().to_owned();
         let record = TokenRecord {
             id: self.new_id().to_string(),
             prefix,
@@ -246,6 +286,8 @@ impl App {
             owner_kind: owner_kind.to_owned(),
             provider_id,
             staff_role: staff_role.map(str::to_owned),
+            submitter_id,
+            submitter_kind: None,
             scopes: new.scopes.iter().map(|s| s.name().to_owned()).collect(),
             rate_limit_per_minute: i64::from(limit),
             created_by,
@@ -307,7 +349,7 @@ impl App {
             (Principal::Provider { provider: own, .. }, Some(asked)) if own == asked => {
                 Ok(self.store().list_tokens(Some(own.as_str())).await?)
             }
-            (Principal::Provider { .. }, _) => Err(AppError::NotFound("tokens".into())),
+            (Principal::Provider { .. } | Principal::Submitter { .. }, _) => Err(AppError::NotFound("tokens".into())),
         }
     }
 
@@ -318,6 +360,7 @@ impl App {
         let allowed = match by {
             Principal::Staff { role, .. } => record.owner_kind == "provider" || *role == StaffRole::Admin,
             Principal::Provider { provider, .. } => record.provider_id.as_deref() == Some(provider.as_str()),
+            Principal::Submitter { .. } => false,
         };
         if !allowed {
             return Err(hidden());
@@ -337,6 +380,11 @@ fn caller_of(record: &TokenRecord) -> Option<Caller> {
         }
         ("staff", _, Some("admin")) => Principal::Staff { user, role: StaffRole::Admin },
         ("staff", _, Some("analyst")) => Principal::Staff { user, role: StaffRole::Analyst },
+        ("submitter", _, _) => Principal::Submitter {
+            submitter: record.submitter_id.clone()?,
+            kind: SourceKind::parse(record.submitter_kind.as_deref()?)?,
+            user,
+        },
         _ => return None,
     };
     Some(Caller {

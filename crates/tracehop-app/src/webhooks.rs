@@ -46,7 +46,7 @@ fn check_types(types: &[String]) -> AppResult<()> {
 fn provider_of(principal: &Principal) -> AppResult<&str> {
     match principal {
         Principal::Provider { provider, .. } => Ok(provider.as_str()),
-        Principal::Staff { .. } => {
+        Principal::Staff { .. } | Principal::Submitter { .. } => {
             Err(AppError::Forbidden("webhooks belong to a provider; use a provider's token".into()))
         }
     }

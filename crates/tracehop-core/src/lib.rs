@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod country;
 pub mod deadline;
 pub mod holiday;
+pub mod intake;
 pub mod number;
 pub mod provider;
 pub mod traceback;

@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod jobs;
 mod migrate;
 pub mod providers;
+pub mod submitters;
 pub mod tokens;
 pub mod tracebacks;
 mod url;

@@ -18,6 +18,9 @@ pub struct TokenRecord {
     pub provider_id: Option<String>,
     /// `admin` or `analyst` for staff machine users.
     pub staff_role: Option<String>,
+    /// The submitter a submitter's token acts for, and its kind of source.
+    pub submitter_id: Option<String>,
+    pub submitter_kind: Option<String>,
     pub scopes: Vec<String>,
     pub rate_limit_per_minute: i64,
     pub created_by: String,
@@ -27,8 +30,12 @@ pub struct TokenRecord {
     pub last_used_at: Option<Timestamp>,
 }
 
-const COLUMNS: &str = "id, prefix, secret_hash, name, owner_kind, provider_id, staff_role, scopes, rate_limit_per_minute, \
-     created_by, created_at_us, expires_at_us, revoked_at_us, last_used_at_us";
+const COLUMNS: &str = "api_tokens.id, prefix, secret_hash, api_tokens.name, owner_kind, provider_id, staff_role, scopes, \
+     rate_limit_per_minute, created_by, api_tokens.created_at_us, expires_at_us, revoked_at_us, last_used_at_us, \
+     submitter_id, submitters.kind AS submitter_kind";
+
+/// Tokens with their submitter's kind.
+const FROM: &str = "api_tokens LEFT JOIN submitters ON submitters.id = api_tokens.submitter_id";
 
 macro_rules! tokens {
     ($rows:expr) => {
@@ -47,6 +54,8 @@ macro_rules! tokens {
                     owner_kind: row.try_get("owner_kind")?,
                     provider_id: row.try_get("provider_id")?,
                     staff_role: row.try_get("staff_role")?,
+                    submitter_id: row.try_get("submitter_id")?,
+                    submitter_kind: row.try_get("submitter_kind")?,
                     scopes: scopes.split_whitespace().map(str::to_owned).collect(),
                     rate_limit_per_minute: row.try_get("rate_limit_per_minute")?,
                     created_by: row.try_get("created_by")?,
@@ -65,12 +74,12 @@ impl Tx {
         let result = with_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO api_tokens (id, prefix, secret_hash, name, owner_kind, provider_id, staff_role, scopes,
-                     rate_limit_per_minute, created_by, created_at_us, expires_at_us)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                     rate_limit_per_minute, created_by, created_at_us, expires_at_us, submitter_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             )
             .bind(&token.id).bind(&token.prefix).bind(&token.secret_hash).bind(&token.name).bind(&token.owner_kind)
             .bind(&token.provider_id).bind(&token.staff_role).bind(token.scopes.join(" ")).bind(token.rate_limit_per_minute)
-            .bind(&token.created_by).bind(micros(token.created_at)).bind(token.expires_at.map(micros))
+            .bind(&token.created_by).bind(micros(token.created_at)).bind(token.expires_at.map(micros)).bind(&token.submitter_id)
             .execute(conn)
             .await
             .map(|r| r.rows_affected())
@@ -85,7 +94,7 @@ impl Tx {
 
 impl Store {
     pub async fn token_by_prefix(&self, prefix: &str) -> Result<Option<TokenRecord>> {
-        let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE prefix = $1");
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE prefix = $1");
         let mut found = with_read!(self, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(prefix).fetch_all(pool).await?;
             tokens!(rows)
@@ -94,7 +103,7 @@ impl Store {
     }
 
     pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>> {
-        let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1");
+        let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE api_tokens.id = $1");
         let mut found = with_read!(self, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(pool).await?;
             tokens!(rows)
@@ -105,8 +114,8 @@ impl Store {
     /// Tokens of one provider, or every staff token when `provider` is `None`.
     pub async fn list_tokens(&self, provider: Option<&str>) -> Result<Vec<TokenRecord>> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM api_tokens
-             WHERE ($1 IS NULL AND owner_kind = 'staff') OR provider_id = $1 ORDER BY created_at_us, id"
+            "SELECT {COLUMNS} FROM {FROM}
+             WHERE ($1 IS NULL AND owner_kind = 'staff') OR provider_id = $1 ORDER BY api_tokens.created_at_us, api_tokens.id"
         );
         with_read!(self, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(provider).fetch_all(pool).await?;

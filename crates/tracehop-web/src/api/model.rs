@@ -394,6 +394,8 @@ pub struct CreateToken {
     pub provider_id: Option<String>,
     /// Staff admins only: a staff machine user's role (`admin` or `analyst`).
     pub staff_role: Option<String>,
+    /// Staff only: the submitter (analytics provider, agency, organisation) the token acts for.
+    pub submitter_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -406,6 +408,7 @@ pub struct Token {
     pub owner_kind: String,
     pub provider_id: Option<String>,
     pub staff_role: Option<String>,
+    pub submitter_id: Option<String>,
     pub scopes: Vec<String>,
     pub rate_limit_per_minute: i64,
     pub created_by: String,
@@ -428,6 +431,7 @@ impl From<TokenRecord> for Token {
             owner_kind: record.owner_kind,
             provider_id: record.provider_id,
             staff_role: record.staff_role,
+            submitter_id: record.submitter_id,
             scopes: record.scopes,
             rate_limit_per_minute: record.rate_limit_per_minute,
             created_by: record.created_by,
@@ -558,9 +562,10 @@ impl From<DeliveryRecord> for Delivery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {
     pub token_id: String,
-    /// `provider` or `staff`.
+    /// `provider`, `staff` or `submitter`.
     pub kind: String,
     pub provider_id: Option<String>,
     pub staff_role: Option<String>,
+    pub submitter_id: Option<String>,
     pub scopes: Vec<String>,
 }

@@ -47,7 +47,7 @@ async fn list_tokens(
     let provider = match (&caller.principal, query.provider_id) {
         (Principal::Provider { provider, .. }, None) => Some(provider.clone()),
         (_, Some(id)) => Some(ProviderId::new(id).map_err(|e| ApiError::invalid("provider_id", e.to_string()))?),
-        (Principal::Staff { .. }, None) => None,
+        (Principal::Staff { .. } | Principal::Submitter { .. }, None) => None,
     };
     let tokens = state.app.list_tokens(&caller.principal, provider.as_ref()).await?;
     Ok(Json(tokens.into_iter().map(Token::from).collect()))
@@ -70,24 +70,7 @@ async fn create_token(
         .iter()
         .map(|s| Scope::parse(s).ok_or_else(|| ApiError::invalid("scopes", format!("unknown scope {s:?}"))))
         .collect::<Result<BTreeSet<_>, _>>()?;
-    let owner = match (&caller.principal, body.provider_id, body.staff_role.as_deref()) {
-        (_, Some(_), Some(_)) => {
-            return Err(ApiError::invalid("provider_id", "give provider_id or staff_role, not both"));
-        }
-        (Principal::Provider { provider, .. }, None, None) => TokenOwner::Provider(provider.clone()),
-        (_, Some(id), None) => {
-            TokenOwner::Provider(ProviderId::new(id).map_err(|e| ApiError::invalid("provider_id", e.to_string()))?)
-        }
-        (Principal::Staff { .. }, None, Some("admin")) => TokenOwner::Staff(StaffRole::Admin),
-        (Principal::Staff { .. }, None, Some("analyst")) => TokenOwner::Staff(StaffRole::Analyst),
-        (Principal::Staff { .. }, None, Some(_)) => return Err(ApiError::invalid("staff_role", "admin or analyst")),
-        (Principal::Staff { .. }, None, None) => {
-            return Err(ApiError::invalid("provider_id", "staff name the provider, or a staff_role"));
-        }
-        (Principal::Provider { .. }, None, Some(_)) => {
-            return Err(ApiError::invalid("staff_role", "only staff issue staff tokens"));
-        }
-    };
+    let owner = token_owner(&caller.principal, body.provider_id, body.staff_role.as_deref(), body.submitter_id)?;
     let issued = state
         .app
         .issue_token(
@@ -103,6 +86,36 @@ async fn create_token(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { details: issued.record.into(), token: issued.token })))
+}
+
+/// Whom a new token acts for: a provider's caller issues for itself; staff name exactly one of a
+/// provider, a staff role or a submitter.
+fn token_owner(
+    caller: &Principal,
+    provider: Option<String>,
+    role: Option<&str>,
+    submitter: Option<String>,
+) -> ApiResult<TokenOwner> {
+    let named = usize::from(provider.is_some()) + usize::from(role.is_some()) + usize::from(submitter.is_some());
+    match caller {
+        Principal::Provider { provider: own, .. } if named == 0 => Ok(TokenOwner::Provider(own.clone())),
+        Principal::Provider { .. } if role.is_some() || submitter.is_some() => {
+            Err(ApiError::invalid("staff_role", "only staff issue staff and submitter tokens"))
+        }
+        Principal::Staff { .. } if named != 1 => {
+            Err(ApiError::invalid("provider_id", "name exactly one of provider_id, staff_role or submitter_id"))
+        }
+        _ => match (provider, role, submitter) {
+            (Some(id), _, _) => ProviderId::new(id)
+                .map(TokenOwner::Provider)
+                .map_err(|e| ApiError::invalid("provider_id", e.to_string())),
+            (None, Some("admin"), _) => Ok(TokenOwner::Staff(StaffRole::Admin)),
+            (None, Some("analyst"), _) => Ok(TokenOwner::Staff(StaffRole::Analyst)),
+            (None, Some(_), _) => Err(ApiError::invalid("staff_role", "admin or analyst")),
+            (None, None, Some(submitter)) => Ok(TokenOwner::Submitter(submitter)),
+            (None, None, None) => Err(ApiError::invalid("provider_id", "name whom the token acts for")),
+        },
+    }
 }
 
 /// Revokes a token at once.
@@ -125,16 +138,18 @@ async fn revoke_token(
     security(("bearer" = [])))]
 async fn whoami(auth: Authenticated) -> Json<Me> {
     let caller = auth.0;
-    let (kind, provider_id, staff_role) = match &caller.principal {
-        Principal::Provider { provider, .. } => ("provider", Some(provider.to_string()), None),
-        Principal::Staff { role: StaffRole::Admin, .. } => ("staff", None, Some("admin".to_owned())),
-        Principal::Staff { role: StaffRole::Analyst, .. } => ("staff", None, Some("analyst".to_owned())),
+    let (kind, provider_id, staff_role, submitter_id) = match &caller.principal {
+        Principal::Provider { provider, .. } => ("provider", Some(provider.to_string()), None, None),
+        Principal::Staff { role: StaffRole::Admin, .. } => ("staff", None, Some("admin".to_owned()), None),
+        Principal::Staff { role: StaffRole::Analyst, .. } => ("staff", None, Some("analyst".to_owned()), None),
+        Principal::Submitter { submitter, .. } => ("submitter", None, None, Some(submitter.clone())),
     };
     Json(Me {
         token_id: caller.token_id,
         kind: kind.to_owned(),
         provider_id,
         staff_role,
+        submitter_id,
         scopes: caller.scopes.iter().map(|s| s.name().to_owned()).collect(),
     })
 }
