@@ -4,6 +4,8 @@ mod audit;
 mod bench;
 mod config;
 mod demo;
+mod import_incidents;
+mod import_rmd;
 mod logging;
 mod scenario;
 mod serve;
@@ -65,6 +67,11 @@ enum Commands {
         #[command(subcommand)]
         command: ScenarioCommand,
     },
+    /// Bulk imports.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// API tokens (operators with database access).
     Token {
         #[command(subcommand)]
@@ -88,6 +95,30 @@ enum ScenarioCommand {
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Incident data (CSV or JSON Lines), idempotent by submitter and external id.
+    Incidents {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// The file to read; `-` for standard input.
+        file: PathBuf,
+        /// The submitter the rows come from.
+        #[arg(long)]
+        submitter: String,
+        /// `csv` or `jsonl` (default: from the file name, else CSV).
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// The FCC Robocall Mitigation Database CSV export into the provider directory.
+    Rmd {
+        #[command(flatten)]
+        database: DatabaseArg,
+        /// The export file.
+        file: PathBuf,
     },
 }
 

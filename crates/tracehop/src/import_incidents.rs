@@ -1,0 +1,18 @@
+//! `tracehop import incidents FILE`.
+
+use std::io::Write;
+use std::path::Path;
+
+use tracehop_app::App;
+
+/// Imports the file and prints each failed row, then a summary. True when no row failed.
+pub async fn run(
+    app: &App,
+    file: &Path,
+    submitter: &str,
+    format: Option<&str>,
+    out: &mut impl Write,
+) -> anyhow::Result<bool> {
+    let _ = (app, file, submitter, format, out);
+    anyhow::bail!("the incident import is being written")
+}

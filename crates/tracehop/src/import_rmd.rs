@@ -1,0 +1,12 @@
+//! `tracehop import rmd FILE`.
+
+use std::io::Write;
+use std::path::Path;
+
+use tracehop_app::App;
+
+/// Imports the file and prints each failed row, then the summary line. True when no row failed.
+pub async fn run(app: &App, file: &Path, out: &mut impl Write) -> anyhow::Result<bool> {
+    let _ = (app, file, out);
+    anyhow::bail!("the RMD import is being written")
+}
