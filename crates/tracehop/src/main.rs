@@ -226,15 +226,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Import { command: ImportCommand::Incidents { database, file, submitter, format } } => {
             let config = load_config(cli.config.as_ref(), &database)?;
             let app = serve::open_app(&config).await?;
-            let ok = import_incidents::run(&app, &file, &submitter, format.as_deref(), &mut std::io::stdout().lock())
-                .await?;
-            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            import_incidents::run(&app, &file, &submitter, format.as_deref(), &mut std::io::stdout().lock()).await?;
         }
         Commands::Import { command: ImportCommand::Rmd { database, file } } => {
             let config = load_config(cli.config.as_ref(), &database)?;
             let app = serve::open_app(&config).await?;
-            let ok = import_rmd::run(&app, &file, &mut std::io::stdout().lock()).await?;
-            return Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            import_rmd::run(&app, &file, &mut std::io::stdout().lock()).await?;
         }
         Commands::Token {
             command: TokenCommand::Create { database, name, provider, staff_role, scopes, expires_in_days },
