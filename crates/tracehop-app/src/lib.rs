@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod mail;
 pub mod notify;
 pub mod principal;
+pub mod rmd;
 pub mod settings;
 pub mod submitters;
 pub mod tokens;

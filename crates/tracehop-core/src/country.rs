@@ -19,6 +19,9 @@ pub struct UnknownCountry(pub String);
 
 impl Country {
     pub const US: Self = Self(*b"US");
+    /// ISO 3166-1's user-assigned code for an unknown territory: a source named a country no one
+    /// recognises. Counted as foreign.
+    pub const UNKNOWN: Self = Self(*b"ZZ");
 
     /// Accepts an alpha-2 or alpha-3 code, or a country's name or common alias in any case and
     /// spacing ("United States of America", "germany", "MEX").
@@ -46,6 +49,11 @@ impl Country {
     /// The country's English name.
     pub fn name(&self) -> &'static str {
         celes::Country::from_alpha2(self.code()).map_or("Unknown", |c| c.long_name)
+    }
+
+    /// Reads a stored code, which may be [`Country::UNKNOWN`].
+    pub fn from_code(code: &str) -> Result<Self, UnknownCountry> {
+        if code == "ZZ" { Ok(Self::UNKNOWN) } else { Self::parse(code) }
     }
 
     /// Whether a provider based here counts as foreign: outside the U.S. and its territories.
@@ -84,7 +92,7 @@ impl FromStr for Country {
 impl TryFrom<String> for Country {
     type Error = UnknownCountry;
     fn try_from(text: String) -> Result<Self, Self::Error> {
-        Self::parse(&text)
+        Self::from_code(&text)
     }
 }
 

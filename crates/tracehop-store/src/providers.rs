@@ -157,7 +157,7 @@ macro_rules! provider_records {
                 Ok(ProviderRecord {
                     id: ProviderId::new(id.clone()).map_err(|e| corrupt("id", &e))?,
                     name: row.try_get("name")?,
-                    country: Country::parse(&country).map_err(|e| corrupt("country", &e))?,
+                    country: Country::from_code(&country).map_err(|e| corrupt("country", &e))?,
                     foreign: row.try_get("foreign_flag")?,
                     foreign_source: ForeignSource::parse(&source),
                     foreign_override_reason: row.try_get("foreign_override_reason")?,

@@ -352,3 +352,21 @@ impl Tx {
         execute!(self, statement)
     }
 }
+
+impl Tx {
+    /// Marks a point the transaction can return to: a step that fails is undone alone.
+    pub async fn savepoint(&mut self, name: &'static str) -> Result<()> {
+        self.run(&Statement { sql: format!("SAVEPOINT {name}"), args: Vec::new() }).await?;
+        Ok(())
+    }
+
+    pub async fn release_savepoint(&mut self, name: &'static str) -> Result<()> {
+        self.run(&Statement { sql: format!("RELEASE SAVEPOINT {name}"), args: Vec::new() }).await?;
+        Ok(())
+    }
+
+    pub async fn rollback_to_savepoint(&mut self, name: &'static str) -> Result<()> {
+        self.run(&Statement { sql: format!("ROLLBACK TO SAVEPOINT {name}"), args: Vec::new() }).await?;
+        self.release_savepoint(name).await
+    }
+}
