@@ -4,6 +4,8 @@
 //! notifications.
 
 pub mod accounts;
+pub mod campaigns;
+pub mod candidates;
 pub mod clock;
 pub mod directory;
 mod email;

@@ -469,3 +469,81 @@ impl Store {
         })?)
     }
 }
+
+/// Which providers a directory list shows, by id.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderFilter {
+    /// Part of the name or id, any case.
+    pub query: Option<String>,
+    pub verified: Option<bool>,
+    pub foreign: Option<bool>,
+    /// Include providers merged into others.
+    pub include_merged: bool,
+    /// Keyset cursor: the last id of the previous page.
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
+impl Store {
+    pub async fn find_providers(&self, filter: &ProviderFilter) -> Result<Vec<ProviderRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM providers
+             WHERE ($1 IS NULL OR lower(name) LIKE $1 OR lower(id) LIKE $1)
+               AND ($2 IS NULL OR verified = $2) AND ($3 IS NULL OR foreign_flag = $3)
+               AND ($4 OR merged_into IS NULL) AND ($5 IS NULL OR id > $5)
+             ORDER BY id LIMIT $6"
+        );
+        let pattern = filter.query.as_ref().map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
+        with_read!(self, pool => {
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(pattern).bind(filter.verified).bind(filter.foreign).bind(filter.include_merged)
+                .bind(&filter.after).bind(filter.limit.clamp(1, 1000))
+                .fetch_all(pool)
+                .await?;
+            provider_records!(rows)
+        })
+    }
+
+    /// Providers merged into `provider`: their hops are its own.
+    pub async fn merged_into(&self, provider: &ProviderId) -> Result<Vec<ProviderId>> {
+        let ids: Vec<String> = with_read!(self, pool => {
+            sqlx::query_scalar("SELECT id FROM providers WHERE merged_into = $1 ORDER BY id").bind(provider.as_str()).fetch_all(pool).await
+        })?;
+        ids.into_iter().map(|id| ProviderId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+    }
+}
+
+impl Tx {
+    pub async fn set_verified(&mut self, provider: &ProviderId, verified: bool, now: Timestamp) -> Result<bool> {
+        let changed = with_tx!(self, conn => {
+            sqlx::query("UPDATE providers SET verified = $2, updated_at_us = $3 WHERE id = $1")
+                .bind(provider.as_str()).bind(verified).bind(micros(now))
+                .execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        Ok(changed == 1)
+    }
+
+    /// Merges `source` into `target`: the source stays (its history names it) but points at the
+    /// target; its identifiers and contacts the target lacks move over, and the hop read model
+    /// lists its hops under the target.
+    pub async fn merge_provider(&mut self, source: &ProviderId, target: &ProviderId, now: Timestamp) -> Result<()> {
+        let (s, t) = (source.as_str(), target.as_str());
+        with_tx!(self, conn => {
+            sqlx::query("UPDATE providers SET merged_into = $2, updated_at_us = $3 WHERE id = $1")
+                .bind(s).bind(t).bind(micros(now)).execute(&mut *conn).await?;
+            // Providers already merged into the source follow it.
+            sqlx::query("UPDATE providers SET merged_into = $2 WHERE merged_into = $1").bind(s).bind(t).execute(&mut *conn).await?;
+            sqlx::query("UPDATE provider_identifiers SET provider_id = $2 WHERE provider_id = $1").bind(s).bind(t).execute(&mut *conn).await?;
+            sqlx::query(
+                "INSERT INTO provider_contacts (provider_id, role, name, title, email, phone, business_hours, updated_at_us)
+                 SELECT $2, role, name, title, email, phone, business_hours, updated_at_us FROM provider_contacts WHERE provider_id = $1
+                 ON CONFLICT (provider_id, role) DO NOTHING",
+            )
+            .bind(s).bind(t).execute(&mut *conn).await?;
+            sqlx::query("UPDATE hops SET provider_id = $2 WHERE provider_id = $1").bind(s).bind(t).execute(&mut *conn).await?;
+            sqlx::query("DELETE FROM provider_affiliates WHERE provider_id = $1 OR affiliate_id = $1").bind(s).execute(&mut *conn).await?;
+            Ok::<_, sqlx::Error>(())
+        })?;
+        Ok(())
+    }
+}
