@@ -97,6 +97,22 @@ impl Tx {
         Ok(found.pop())
     }
 
+    /// Marks an approved candidate as having started `traceback`; false when it is not (or no
+    /// longer) approved, so two starts cannot share one candidate.
+    pub async fn mark_candidate_started(&mut self, id: &str, traceback: &str, now: Timestamp) -> Result<bool> {
+        let changed = with_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE candidates SET status = 'started', traceback_id = $2, updated_at_us = $3
+                 WHERE id = $1 AND status = 'approved'",
+            )
+            .bind(id).bind(traceback).bind(micros(now))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(changed == 1)
+    }
+
     /// The submitter of an incident, if the incident exists.
     pub async fn incident_submitter(&mut self, incident_id: &str) -> Result<Option<String>> {
         Ok(with_tx!(self, conn => {

@@ -11,6 +11,7 @@ pub mod candidates;
 pub mod events;
 mod group;
 pub mod idempotency;
+pub mod incidents;
 pub mod jobs;
 mod migrate;
 pub mod providers;

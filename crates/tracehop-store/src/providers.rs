@@ -286,6 +286,15 @@ impl Tx {
         Ok(())
     }
 
+    pub async fn remove_contact(&mut self, provider: &ProviderId, role: ContactRole) -> Result<()> {
+        with_tx!(self, conn => {
+            sqlx::query("DELETE FROM provider_contacts WHERE provider_id = $1 AND role = $2")
+                .bind(provider.as_str()).bind(role.name())
+                .execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     pub async fn provider(&mut self, id: &ProviderId) -> Result<Option<ProviderRecord>> {
         let sql = format!("SELECT {COLUMNS} FROM providers WHERE id = $1");
         let mut records = with_tx!(self, conn => {
@@ -304,12 +313,12 @@ impl Tx {
     }
 
     /// The provider as the engine needs it when it enters a traceback now: reachable when a
-    /// contact has an email or a phone.
+    /// contact has an email or a phone. A provider merged into another is that other one.
     pub async fn provider_profile(&mut self, id: &ProviderId) -> Result<Option<ProviderProfile>> {
         let sql = format!(
             "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM provider_contacts c WHERE c.provider_id = providers.id
                  AND (COALESCE(c.email, '') <> '' OR COALESCE(c.phone, '') <> '')) AS contactable
-             FROM providers WHERE id = $1"
+             FROM providers WHERE id = COALESCE((SELECT merged_into FROM providers WHERE id = $1), $1)"
         );
         let found = with_tx!(self, conn => {
             let rows = sqlx::query(AssertSqlSafe(sql)).bind(id.as_str()).fetch_all(conn).await?;
@@ -443,6 +452,19 @@ impl Tx {
             }
         }
         Ok(())
+    }
+
+    /// Replaces a provider's identifiers with `identifiers`; one held by another provider is a
+    /// conflict.
+    pub async fn set_identifiers(
+        &mut self,
+        provider: &ProviderId,
+        identifiers: &[(IdentifierKind, String)],
+    ) -> Result<()> {
+        with_tx!(self, conn => {
+            sqlx::query("DELETE FROM provider_identifiers WHERE provider_id = $1").bind(provider.as_str()).execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        self.add_identifiers(provider, identifiers).await
     }
 
     /// The provider known by an identifier.

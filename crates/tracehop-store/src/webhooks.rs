@@ -136,13 +136,16 @@ impl Tx {
         let mut statement = Statement::default();
         let list: Vec<String> = providers.iter().map(|p| statement.text(*p)).collect();
         let list = list.join(", ");
+        // A provider merged into another is reached through the other's contacts and webhooks.
         let sql = format!(
-            "SELECT provider_id, 'email' AS kind, email AS target, NULL AS event_types,
-                    CASE WHEN role = 'primary' THEN 0 ELSE 1 END AS rank
-                 FROM provider_contacts WHERE provider_id IN ({list}) AND COALESCE(email, '') <> ''
+            "WITH asked (provider_id, reached) AS (
+                 SELECT id, COALESCE(merged_into, id) FROM providers WHERE id IN ({list}))
+             SELECT a.provider_id, 'email' AS kind, c.email AS target, NULL AS event_types,
+                    CASE WHEN c.role = 'primary' THEN 0 ELSE 1 END AS rank
+                 FROM asked a JOIN provider_contacts c ON c.provider_id = a.reached WHERE COALESCE(c.email, '') <> ''
              UNION ALL
-             SELECT provider_id, 'webhook', id, event_types, created_at_us FROM webhooks
-                 WHERE provider_id IN ({list}) AND active = TRUE
+             SELECT a.provider_id, 'webhook', w.id, w.event_types, w.created_at_us
+                 FROM asked a JOIN webhooks w ON w.provider_id = a.reached WHERE w.active = TRUE
              ORDER BY 1, 2, 5, 3"
         );
         let rows: Vec<(String, String, String, Option<String>)> = with_tx!(self, conn => {

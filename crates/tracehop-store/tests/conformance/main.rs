@@ -14,6 +14,8 @@
 
 mod concurrency;
 mod events;
+mod incidents;
+mod intake;
 mod jobs;
 mod migrations;
 mod providers;
