@@ -88,9 +88,21 @@ impl App {
     /// Every campaign, optionally of one label, with its label and traceback counts.
     pub async fn campaigns(&self, by: &Principal, label_id: Option<&str>) -> AppResult<Vec<CampaignSummary>> {
         self.staff(by)?;
+        let campaigns = self.store().campaigns(label_id).await?;
+        self.summarise(campaigns).await
+    }
+
+    /// One campaign with its label and traceback counts.
+    pub async fn campaign(&self, by: &Principal, id: &str) -> AppResult<CampaignSummary> {
+        self.staff(by)?;
+        let campaign = self.store().campaign(id).await?.ok_or_else(|| AppError::NotFound(format!("campaign {id}")))?;
+        let mut summaries = self.summarise(vec![campaign]).await?;
+        summaries.pop().ok_or_else(|| AppError::NotFound(format!("campaign {id}")))
+    }
+
+    async fn summarise(&self, campaigns: Vec<CampaignRecord>) -> AppResult<Vec<CampaignSummary>> {
         let labels = self.store().labels().await?;
         let counts = self.store().campaign_counts().await?;
-        let campaigns = self.store().campaigns(label_id).await?;
         Ok(campaigns
             .into_iter()
             .map(|campaign| {

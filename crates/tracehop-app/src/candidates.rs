@@ -135,7 +135,7 @@ impl App {
         let mut tx = self.store().begin().await?;
         let mut candidate = tx.candidate(id).await?.ok_or_else(|| AppError::NotFound(format!("candidate {id}")))?;
         if candidate.status != PENDING {
-            return Err(AppError::invalid("status", format!("the candidate is {}, not pending", candidate.status)));
+            return Err(AppError::Conflict(format!("candidate {id} is {}, not pending", candidate.status)));
         }
         change(&mut candidate)?;
         candidate.updated_at = self.now();
@@ -171,7 +171,7 @@ impl App {
             if let Some((field, problem)) = approval_problems(&diligence, basis).into_iter().next() {
                 return Err(AppError::invalid(field, format!("{problem} before approval")));
             }
-            candidate.status = APPROVED.to_owned();
+            APPROVED.clone_into(&mut candidate.status);
             candidate.decided_by = Some(user);
             candidate.decided_at = Some(now);
             Ok(())
@@ -186,12 +186,71 @@ impl App {
         }
         let (user, now, reason) = (by.user().to_owned(), self.now(), reason.trim().to_owned());
         self.review(by, id, |candidate| {
-            candidate.status = REJECTED.to_owned();
+            REJECTED.clone_into(&mut candidate.status);
             candidate.rejection_reason = Some(reason);
             candidate.decided_by = Some(user);
             candidate.decided_at = Some(now);
             Ok(())
         })
         .await
+    }
+}
+
+/// One call to trace, entered by staff in one go: the incident, a candidate from its submitter,
+/// the due diligence, approval, then the start. The demo, the scenario runner and the benchmark
+/// open their tracebacks this way, through the same services as the API.
+#[derive(Debug, Clone)]
+pub struct Referral {
+    /// The submitter the incident comes from; its kind is the candidate's source.
+    pub submitter: String,
+    /// Incident fields as the API takes them (`external_id`, `calling`, `called`, `call_time`…).
+    pub incident: serde_json::Map<String, serde_json::Value>,
+    pub summary: String,
+    pub diligence: DueDiligence,
+    pub legal_basis: LegalBasis,
+    pub campaign_id: Option<String>,
+    pub terminating: tracehop_core::provider::ProviderId,
+}
+
+impl App {
+    pub async fn refer_and_start(
+        &self,
+        staff: &Principal,
+        referral: Referral,
+    ) -> AppResult<crate::traceback::Executed> {
+        let submitter = self
+            .store()
+            .submitter(&referral.submitter)
+            .await?
+            .ok_or_else(|| AppError::invalid("submitter", format!("no submitter {}", referral.submitter)))?;
+        let source_kind = SourceKind::parse(&submitter.kind)
+            .ok_or_else(|| AppError::invalid("submitter", format!("unknown source kind {}", submitter.kind)))?;
+        let incident = match self.submit_incident(staff, Some(&submitter.id), &referral.incident).await? {
+            crate::incidents::Submitted::Created(record) | crate::incidents::Submitted::Existing(record) => record,
+            crate::incidents::Submitted::Invalid(problems) => {
+                let first = problems.into_iter().next();
+                return Err(first.map_or_else(
+                    || AppError::invalid("incident", "invalid"),
+                    |p| AppError::invalid(format!("incident.{}", p.field), p.message),
+                ));
+            }
+        };
+        let new = NewCandidate {
+            source_kind: Some(source_kind),
+            submitter_id: Some(submitter.id),
+            incident_id: Some(incident.row.id.clone()),
+            campaign_id: referral.campaign_id,
+            summary: referral.summary,
+        };
+        let candidate = self.submit_candidate(staff, new).await?;
+        self.record_due_diligence(staff, &candidate.id, &referral.diligence, Some(referral.legal_basis)).await?;
+        self.approve_candidate(staff, &candidate.id).await?;
+        let order = crate::traceback::TracebackOrder {
+            candidate: candidate.id,
+            incident: None,
+            terminating: referral.terminating,
+            campaign: None,
+        };
+        self.staff(staff)?.start(order).await
     }
 }

@@ -26,6 +26,9 @@ pub enum AppError {
     /// Input that does not make sense, with the field it concerns.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// The request contradicts the current state (a candidate already decided, an id taken).
+    #[error("{0}")]
+    Conflict(String),
     /// Concurrent updates kept winning; the caller may retry.
     #[error("too many concurrent updates of {0}; try again")]
     Busy(String),

@@ -10,10 +10,12 @@ pub mod clock;
 pub mod directory;
 mod email;
 pub mod error;
+pub mod incidents;
 pub mod jobs;
 pub mod mail;
 pub mod notify;
 pub mod principal;
+pub mod recordings;
 pub mod rmd;
 pub mod settings;
 pub mod submitters;
@@ -53,10 +55,13 @@ struct Inner {
     mailer: Mailer,
     http: reqwest::Client,
     tokens: tokens::TokenCache,
+    /// Where voicemails and recordings of incidents go (INC-3).
+    recordings: recordings::Recordings,
 }
 
 impl App {
-    /// An application that sends no email.
+    /// An application that sends no email. Like [`App::with_mailer`], it keeps incident
+    /// recordings in memory until [`App::with_recordings`] names a directory or bucket.
     pub fn new(store: Store, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         Self::with_mailer(store, clock, settings, Mailer::disabled())
     }
@@ -68,7 +73,29 @@ impl App {
             .user_agent(concat!("tracehop/", env!("CARGO_PKG_VERSION")))
             .build()
             .unwrap_or_else(|_| reqwest::Client::new());
-        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens: tokens::TokenCache::default() }) }
+        let recordings = recordings::Recordings::in_memory();
+        let tokens = tokens::TokenCache::default();
+        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings }) }
+    }
+
+    /// The same application with recordings kept in `recordings` (a configured directory or
+    /// bucket) instead of memory.
+    #[must_use]
+    pub fn with_recordings(self, recordings: recordings::Recordings) -> Self {
+        let Inner { store, clock, settings, mailer, http, .. } = &*self.inner;
+        let (store, clock, settings, mailer, http) =
+            (store.clone(), clock.clone(), settings.clone(), mailer.clone(), http.clone());
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                settings,
+                mailer,
+                http,
+                tokens: tokens::TokenCache::default(),
+                recordings,
+            }),
+        }
     }
 
     pub fn store(&self) -> &Store {

@@ -3,15 +3,18 @@
 //! is not its own, so nobody learns that a traceback exists without a hop in it (ACC-2).
 
 use tracehop_core::intake::SourceKind;
+use tracehop_core::number::PhoneNumber;
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::command::Action;
 use tracehop_core::traceback::view::ProviderView;
 use tracehop_core::traceback::{
-    Actor, Evidence, HopId, Rejection, Reply, Traceback, TracebackId, Visibility, provider_view,
+    Actor, CallFacts, Category, Evidence, HopId, RecordingRef, Rejection, Reply, Traceback, TracebackId, Visibility,
+    provider_view,
 };
-use tracehop_store::tracebacks::{HopFilter, HopRecord};
+use tracehop_store::tracebacks::{HopFilter, HopRecord, category_name};
 
-use crate::traceback::{Access, Executed, Request, StartRequest, UpstreamChoice};
+use crate::candidates::{APPROVED, STARTED};
+use crate::traceback::{Access, Executed, Request, StartRequest, TracebackOrder, UpstreamChoice};
 use crate::{App, AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +95,77 @@ impl StaffHandle<'_> {
         &self.actor
     }
 
-    /// TB-1: starts a traceback at the terminating provider.
-    pub async fn start(&self, request: StartRequest) -> AppResult<Executed> {
+    /// TB-1: starts a traceback from an approved candidate (SRC-3) and an incident, at the
+    /// terminating provider. The call it traces, its category and its campaign come from them.
+    pub async fn start(&self, order: TracebackOrder) -> AppResult<Executed> {
+        let store = self.app.store();
+        let candidate = store
+            .candidate(&order.candidate)
+            .await?
+            .ok_or_else(|| AppError::invalid("candidate_id", format!("no candidate {}", order.candidate)))?;
+        match candidate.status.as_str() {
+            APPROVED => {}
+            STARTED => {
+                let traceback = candidate.traceback_id.as_deref().unwrap_or("another traceback");
+                return Err(AppError::Conflict(format!("candidate {} already started {traceback}", candidate.id)));
+            }
+            status => {
+                return Err(AppError::invalid(
+                    "candidate_id",
+                    format!("candidate {} is {status}; only an approved candidate starts a traceback", candidate.id),
+                ));
+            }
+        }
+        let incident_id = order
+            .incident
+            .or_else(|| candidate.incident_id.clone())
+            .ok_or_else(|| AppError::invalid("incident_id", "name the incident whose call the traceback traces"))?;
+        let incident = store
+            .incident(&incident_id)
+            .await?
+            .ok_or_else(|| AppError::invalid("incident_id", format!("no incident {incident_id}")))?;
+        let campaign_id = order.campaign.or(candidate.campaign_id).or_else(|| incident.row.campaign_id.clone());
+        let campaign = match &campaign_id {
+            Some(id) => Some(
+                store
+                    .campaign(id)
+                    .await?
+                    .ok_or_else(|| AppError::invalid("campaign_id", format!("no campaign {id}")))?,
+            ),
+            None => None,
+        };
+        let campaign_label = match campaign.as_ref().and_then(|c| c.label_id.as_ref()) {
+            Some(label) => store.labels().await?.into_iter().find(|l| &l.id == label).map(|l| l.name),
+            None => None,
+        }
+        .or_else(|| campaign.as_ref().map(|c| c.name.clone()));
+        let row = &incident.row;
+        let call = CallFacts {
+            calling: PhoneNumber::parse(&row.calling_raw),
+            called: PhoneNumber::parse(&row.called_raw),
+            call_time: row.call_time,
+            sip_call_id: row.sip_call_id.clone(),
+            campaign_label,
+            basis_summary: row.basis.clone().or(Some(candidate.summary)),
+            recording: incident.recording.as_ref().filter(|r| r.purged_at.is_none()).map(|r| RecordingRef {
+                key: r.key.clone(),
+                content_type: r.content_type.clone(),
+                sha256: r.sha256.clone(),
+                size: u64::try_from(r.size).unwrap_or_default(),
+            }),
+        };
+        let category = [Category::Domestic, Category::ForeignLawEnforcement]
+            .into_iter()
+            .find(|c| category_name(*c) == candidate.category)
+            .ok_or_else(|| AppError::invalid("candidate_id", format!("unknown category {}", candidate.category)))?;
+        let request = StartRequest {
+            category,
+            call,
+            terminating: order.terminating,
+            candidate: Some(candidate.id),
+            incident: Some(incident_id),
+            campaign: campaign_id,
+        };
         let id = TracebackId(self.app.new_id());
         self.app.execute(id, &self.actor, &Request::Start(Box::new(request))).await
     }
@@ -135,7 +207,20 @@ impl ProviderHandle<'_> {
     pub async fn view(&self, traceback: TracebackId) -> AppResult<ProviderView> {
         let hidden = || AppError::NotFound(format!("traceback {traceback}"));
         let (_, state) = self.app.traceback(traceback).await.map_err(|_| hidden())?;
-        provider_view(&state, &self.provider).ok_or_else(hidden)
+        self.view_of(&state).await?.ok_or_else(hidden)
+    }
+
+    /// What it may see of a traceback: its own hops, or those of a provider merged into it.
+    pub async fn view_of(&self, state: &Traceback) -> AppResult<Option<ProviderView>> {
+        if let Some(view) = provider_view(state, &self.provider) {
+            return Ok(Some(view));
+        }
+        for alias in self.app.store().merged_into(&self.provider).await? {
+            if let Some(view) = provider_view(state, &alias) {
+                return Ok(Some(view));
+            }
+        }
+        Ok(None)
     }
 
     /// Runs a request on one of its hops. Anything about a hop that is not its own, or a

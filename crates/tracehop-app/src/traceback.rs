@@ -34,6 +34,18 @@ pub enum UpstreamChoice {
     New(SuppliedContact),
 }
 
+/// TB-1 as staff ask for it: an approved candidate, the incident whose call is traced (the
+/// candidate's own unless named), and the terminating provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TracebackOrder {
+    pub candidate: String,
+    pub incident: Option<String>,
+    pub terminating: ProviderId,
+    /// The campaign it belongs to, if not the candidate's or the incident's.
+    pub campaign: Option<String>,
+}
+
+/// A start with everything known: what the engine's start command carries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StartRequest {
     pub category: tracehop_core::traceback::Category,
@@ -116,12 +128,23 @@ impl App {
         // Reads happen before the write transaction, so writers hold it only to write (SQLite has
         // one writer); the version check on save catches anyone who wrote in between.
         let snapshot = self.store().reader().await?.load_snapshot(id).await?;
+        let mut acting = std::borrow::Cow::Borrowed(actor);
         if let Access::OwnHop { provider, hop } = access {
-            let own = snapshot.as_ref().and_then(|s| s.state.hop(hop)).is_some_and(|h| &h.provider.id == provider);
-            if !own {
-                return Err(AppError::NotFound(format!("hop {hop} of traceback {id}")));
+            let hop_provider = snapshot.as_ref().and_then(|s| s.state.hop(hop)).map(|h| &h.provider.id);
+            match hop_provider {
+                Some(owner) if owner == provider => {}
+                // A hop of a provider since merged into this one is its own; it answers under
+                // the name the traceback knows.
+                Some(owner) if self.merged_target(owner).await?.as_ref() == Some(provider) => {
+                    if let Actor::Provider { user, .. } = actor {
+                        acting =
+                            std::borrow::Cow::Owned(Actor::Provider { provider: owner.clone(), user: user.clone() });
+                    }
+                }
+                _ => return Err(AppError::NotFound(format!("hop {hop} of traceback {id}"))),
             }
         }
+        let actor = acting.as_ref();
         if snapshot.is_none() && !matches!(request, Request::Start(_)) {
             return Err(AppError::NotFound(format!("traceback {id}")));
         }
@@ -193,6 +216,13 @@ impl App {
             Request::Core(action) => action.clone(),
             Request::Start(start) => {
                 let terminating = profile(tx, &start.terminating, "terminating").await?;
+                if let Some(candidate) = &start.candidate
+                    && !tx.mark_candidate_started(candidate, &id.to_string(), self.now()).await?
+                {
+                    return Err(AppError::Conflict(format!(
+                        "candidate {candidate} is not approved, or already started a traceback"
+                    )));
+                }
                 Action::Start(Box::new(Start {
                     id,
                     category: start.category,
@@ -224,6 +254,11 @@ impl App {
                 }
             }
         })
+    }
+
+    /// The provider `provider` was merged into, if any.
+    pub(crate) async fn merged_target(&self, provider: &ProviderId) -> AppResult<Option<ProviderId>> {
+        Ok(self.store().provider(provider).await?.and_then(|record| record.merged_into))
     }
 
     /// Loads the state of a traceback as last committed.
