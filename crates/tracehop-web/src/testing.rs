@@ -14,13 +14,16 @@ use axum::routing::post;
 use jiff::{SignedDuration, Timestamp};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
+use tracehop_app::candidates::NewCandidate;
 use tracehop_app::directory::ProviderSpec;
+use tracehop_app::incidents::Submitted;
 use tracehop_app::mail::{MailConfig, TlsMode};
 use tracehop_app::principal::{Principal, StaffRole};
 use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
 use tracehop_app::worker::Worker;
 use tracehop_app::{App, Mailer, ManualClock, Settings};
 use tracehop_core::country::Country;
+use tracehop_core::intake::{DueDiligence, LegalBasis, Nature, SourceKind};
 use tracehop_core::provider::ProviderId;
 use tracehop_store::providers::{Contact, ContactRole, IdentifierKind, ProviderInput};
 use tracehop_store::testing::TestDatabase;
@@ -291,6 +294,56 @@ impl TestApp {
         provider
     }
 
+    /// An approved candidate for the standard test call — `+1 202-555-0123` to `(312) 555-0199`
+    /// at 2026-03-01T18:22:05Z, campaign "Medicare card renewal" — vetted through the intake
+    /// services; returns its id.
+    pub async fn approved_candidate(&self) -> String {
+        let staff = Principal::Staff { user: "test-analyst".to_owned(), role: StaffRole::Analyst };
+        let app = &self.app;
+        if app.store().submitter("test-analytics").await.unwrap().is_none() {
+            app.create_submitter(&staff, "test-analytics", "Test Analytics", SourceKind::AnalyticsProvider, None)
+                .await
+                .unwrap();
+        }
+        let campaigns = app.store().campaigns(None).await.unwrap();
+        let campaign = match campaigns.into_iter().find(|c| c.name == "Medicare card renewal") {
+            Some(campaign) => campaign.id,
+            None => app.save_campaign(&staff, None, "Medicare card renewal", None, None).await.unwrap().id,
+        };
+        let fields = serde_json::json!({
+            "external_id": uuid::Uuid::new_v4().to_string(),
+            "calling": "+1 202-555-0123",
+            "called": "(312) 555-0199",
+            "call_time": "2026-03-01T18:22:05Z",
+            "sip_call_id": "3848276298220188511@sbc.terminating.example",
+            "basis": "Analytics flagged a Medicare impersonation campaign.",
+        });
+        let serde_json::Value::Object(fields) = fields else { panic!("a JSON object literal") };
+        let incident = match app.submit_incident(&staff, Some("test-analytics"), &fields).await.unwrap() {
+            Submitted::Created(record) => record,
+            other => panic!("the test incident was not created: {other:?}"),
+        };
+        let new = NewCandidate {
+            source_kind: Some(SourceKind::AnalyticsProvider),
+            submitter_id: Some("test-analytics".to_owned()),
+            incident_id: Some(incident.row.id),
+            campaign_id: Some(campaign),
+            summary: "Analytics flagged a Medicare impersonation campaign.".to_owned(),
+        };
+        let candidate = app.submit_candidate(&staff, new).await.unwrap();
+        let diligence = DueDiligence {
+            credible_source: true,
+            verifiable: true,
+            nature: Some(Nature::Fraudulent),
+            nature_note: Some("Medicare impersonation in the recording".to_owned()),
+            burden_balanced: true,
+            burden_note: None,
+        };
+        app.record_due_diligence(&staff, &candidate.id, &diligence, Some(LegalBasis::ProtectUsers)).await.unwrap();
+        app.approve_candidate(&staff, &candidate.id).await.unwrap();
+        candidate.id
+    }
+
     /// A provider token with the given scopes.
     pub async fn provider_token(&self, provider: &ProviderId, scopes: &[Scope]) -> String {
         self.issue(TokenOwner::Provider(provider.clone()), scopes).await
@@ -319,5 +372,9 @@ impl TestApp {
 
     pub async fn post(&self, token: &str, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.http.post(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()
+    }
+
+    pub async fn put(&self, token: &str, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http.put(self.url(path)).bearer_auth(token).json(body).send().await.unwrap()
     }
 }

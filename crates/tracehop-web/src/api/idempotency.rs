@@ -1,5 +1,6 @@
 //! `Idempotency-Key` on every POST: the same key and body get the first response again; the same
 //! key with another body is refused. Responses other than server errors are kept for a day.
+//! Uploads in other content types are left to their own idempotency (external ids, RMD numbers).
 
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
@@ -20,7 +21,14 @@ const MAX_BODY: usize = 2 * 1024 * 1024;
 const ABANDONED_AFTER: SignedDuration = SignedDuration::from_mins(5);
 
 pub async fn idempotent(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST {
+    // Uploads (CSV, JSON Lines, recordings) are idempotent by their own keys and too large to
+    // keep; commands are JSON or bodiless.
+    let json_or_empty = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    if request.method() != Method::POST || !json_or_empty {
         return next.run(request).await;
     }
     let Some(key) = request.headers().get(HEADER).map(|v| v.to_str().map(str::to_owned)) else {

@@ -2,13 +2,18 @@
 //! pages, and an OpenAPI 3.1 document generated from the routes themselves.
 
 mod auth;
+mod campaigns;
+mod candidates;
+mod directory;
 mod docs;
 mod idempotency;
+mod incidents;
 pub mod json;
 pub mod model;
 pub mod problem;
 mod provider;
 mod staff;
+mod submitters;
 mod tokens;
 mod webhooks;
 
@@ -44,6 +49,8 @@ every POST may carry an `Idempotency-Key`; errors are RFC 9457 problem+json; lis
         (name = "staff", description = "Consortium staff: start, read and steer tracebacks."),
         (name = "tokens", description = "API tokens: shown once, stored hashed, scoped, expiring, revocable."),
         (name = "webhooks", description = "Signed webhook deliveries of hop requests, reminders, deadlines and closures."),
+        (name = "intake", description = "Candidates under the sourcing policy, and campaigns (SRC, CMP)."),
+        (name = "directory", description = "The provider directory and the Robocall Mitigation Database import (PRV)."),
     ),
     components(schemas(problem::Problem, problem::FieldError))
 )]
@@ -73,7 +80,12 @@ pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .merge(provider::routes())
         .merge(staff::routes())
         .merge(tokens::routes())
-        .merge(webhooks::routes());
+        .merge(webhooks::routes())
+        .merge(candidates::routes())
+        .merge(campaigns::routes())
+        .merge(directory::routes())
+        .merge(incidents::routes())
+        .merge(submitters::routes());
     let (authenticated, openapi) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();
     let authenticated = authenticated
@@ -176,6 +188,7 @@ fn response_description(status: &str) -> &'static str {
         "403" => "The token lacks the scope this needs (problem+json).",
         "404" => "Nothing by that name is visible to the caller (problem+json).",
         "409" => "The request conflicts with the current state (problem+json).",
+        "413" => "The body is larger than the operation takes (problem+json).",
         "422" => "Invalid request; `errors` names the fields (problem+json).",
         _ => "See the problem types.",
     }

@@ -165,27 +165,17 @@ pub struct CommentRequest {
 
 // ---- staff side ---------------------------------------------------------------------------
 
-/// The call a traceback traces.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CallInput {
-    /// As presented; kept raw and normalised to E.164 where it parses.
-    pub calling: String,
-    pub called: String,
-    #[schema(value_type = String, format = DateTime)]
-    pub call_time: Timestamp,
-    pub sip_call_id: Option<String>,
-    pub campaign_label: Option<String>,
-    pub basis_summary: Option<String>,
-}
-
+/// TB-1: what starts a traceback. The call it traces, its category (SRC-4) and its campaign come
+/// from the candidate and the incident.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartTraceback {
+    /// An approved candidate (SRC-3); it can start one traceback.
+    pub candidate_id: String,
+    /// The incident whose call is traced; the candidate's own when absent.
+    pub incident_id: Option<String>,
     pub terminating_provider: String,
-    #[serde(default)]
-    pub category: Category,
-    pub call: CallInput,
+    /// The campaign it belongs to, when not the candidate's or the incident's.
     pub campaign_id: Option<String>,
 }
 

@@ -56,6 +56,7 @@ pub const KINDS: &[(&str, u16, &str, &str)] = &[
         "Request bodies are JSON: send Content-Type: application/json.",
     ),
     ("malformed-body", 400, "Malformed body", "The body is not valid JSON."),
+    ("payload-too-large", 413, "Payload too large", "The body is larger than this operation takes; see detail."),
     ("validation", 422, "Invalid request", "One or more fields are missing or invalid; see errors."),
     (
         "idempotency-key-reused",
@@ -90,7 +91,12 @@ pub const KINDS: &[(&str, u16, &str, &str)] = &[
         "A provider cannot name itself",
         "Name the provider you received the call from, not yourself.",
     ),
-    ("conflict", 409, "Conflict", "The request conflicts with the traceback's current state; see detail."),
+    (
+        "conflict",
+        409,
+        "Conflict",
+        "The request conflicts with the current state of a traceback, candidate or directory entry; see detail.",
+    ),
     ("busy", 503, "Busy", "Concurrent updates kept winning; retry the request."),
     ("internal", 500, "Internal error", "Something failed on the server. It has been logged."),
 ];
@@ -172,6 +178,9 @@ impl From<AppError> for ApiError {
                 error
             }
             AppError::Delivery { message, .. } => Self::new("internal", message),
+            AppError::Conflict(detail) | AppError::Store(tracehop_store::StoreError::Conflict(detail)) => {
+                Self::new("conflict", detail)
+            }
             AppError::Store(error) => {
                 tracing::error!(%error, "store failure");
                 Self::new("internal", "the request could not be completed")

@@ -4,11 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use jiff::Timestamp;
 use serde::Deserialize;
+use tracehop_app::principal::ProviderHandle;
 use tracehop_app::tokens::Scope;
 use tracehop_app::traceback::{Executed, UpstreamChoice};
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::view::ProviderView;
-use tracehop_core::traceback::{HopId, Reply, TracebackId, provider_view};
+use tracehop_core::traceback::{HopId, Reply, TracebackId};
 use tracehop_store::providers::IdentifierKind;
 use tracehop_store::tracebacks::HopFilter;
 use utoipa::IntoParams;
@@ -119,8 +120,8 @@ async fn view_my_traceback(
 }
 
 /// The caller's view after a command it ran.
-fn view_after(executed: &Executed, provider: &ProviderId) -> ApiResult<Json<ProviderView>> {
-    provider_view(&executed.state, provider).map(Json).ok_or_else(|| ApiError::not_found("traceback"))
+async fn view_after(executed: &Executed, handle: &ProviderHandle<'_>) -> ApiResult<Json<ProviderView>> {
+    handle.view_of(&executed.state).await?.map(Json).ok_or_else(|| ApiError::not_found("traceback"))
 }
 
 /// Says the provider has started investigating (Best Practice 3: within four business hours).
@@ -136,7 +137,7 @@ async fn acknowledge_hop(
     let caller = auth.with(Scope::HopsAnswer)?;
     let handle = state.app.provider(&caller.principal)?;
     let executed = handle.acknowledge(TracebackId(traceback), HopId(hop)).await?;
-    view_after(&executed, handle.provider_id())
+    view_after(&executed, &handle).await
 }
 
 pub(super) fn upstream_choice(upstream: UpstreamRef) -> ApiResult<UpstreamChoice> {
@@ -185,7 +186,7 @@ async fn answer_hop(
             handle.answer(traceback, hop, Reply::NotFound { reason, explanation }).await?
         }
     };
-    view_after(&executed, handle.provider_id())
+    view_after(&executed, &handle).await
 }
 
 /// Disputes the basis of the traceback (TB-9); staff review it.
@@ -203,7 +204,7 @@ async fn dispute_traceback(
     let caller = auth.with(Scope::HopsAnswer)?;
     let handle = state.app.provider(&caller.principal)?;
     let executed = handle.dispute(TracebackId(traceback), HopId(hop), body.grounds).await?;
-    view_after(&executed, handle.provider_id())
+    view_after(&executed, &handle).await
 }
 
 /// Comments on one of the caller's hops: for staff only, or also for the hop's parties.
@@ -221,5 +222,5 @@ async fn comment_on_hop(
     let caller = auth.with(Scope::HopsAnswer)?;
     let handle = state.app.provider(&caller.principal)?;
     let executed = handle.comment(TracebackId(traceback), HopId(hop), body.text, body.visibility).await?;
-    view_after(&executed, handle.provider_id())
+    view_after(&executed, &handle).await
 }

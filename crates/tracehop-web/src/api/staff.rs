@@ -6,11 +6,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tracehop_app::tokens::Scope;
-use tracehop_app::traceback::{Executed, StartRequest};
-use tracehop_core::number::PhoneNumber;
+use tracehop_app::traceback::{Executed, TracebackOrder};
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::command::Action;
-use tracehop_core::traceback::{CallFacts, DisputeId, HopId, TracebackId};
+use tracehop_core::traceback::{DisputeId, HopId, TracebackId};
 use tracehop_store::tracebacks::TracebackFilter;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -46,11 +45,12 @@ fn detail_of(executed: &Executed) -> ApiResult<Json<TracebackDetail>> {
     TracebackDetail::of(executed.number, &executed.state).map(Json).ok_or_else(|| ApiError::not_found("traceback"))
 }
 
-/// TB-1: starts a traceback at the terminating provider, which is asked at once.
+/// TB-1: starts a traceback from an approved candidate and an incident at the terminating
+/// provider, which is asked at once. The candidate is then `started`.
 #[utoipa::path(post, path = "/tracebacks", tag = "staff",
     params(("Idempotency-Key" = Option<String>, Header)),
     request_body = StartTraceback,
-    responses((status = 201, body = TracebackDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = TracebackDetail), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = ["tracebacks:manage"])))]
 async fn start_traceback(
     State(state): State<AppState>,
@@ -60,24 +60,13 @@ async fn start_traceback(
     let caller = auth.with(Scope::TracebacksManage)?;
     let terminating = ProviderId::new(body.terminating_provider)
         .map_err(|e| ApiError::invalid("terminating_provider", e.to_string()))?;
-    let call = CallFacts {
-        calling: PhoneNumber::parse(&body.call.calling),
-        called: PhoneNumber::parse(&body.call.called),
-        call_time: body.call.call_time,
-        sip_call_id: body.call.sip_call_id,
-        campaign_label: body.call.campaign_label,
-        basis_summary: body.call.basis_summary,
-        recording: None,
-    };
-    let request = StartRequest {
-        category: body.category,
-        call,
+    let order = TracebackOrder {
+        candidate: body.candidate_id,
+        incident: body.incident_id,
         terminating,
-        candidate: None,
-        incident: None,
         campaign: body.campaign_id,
     };
-    let executed = state.app.staff(&caller.principal)?.start(request).await.map_err(|error| match error {
+    let executed = state.app.staff(&caller.principal)?.start(order).await.map_err(|error| match error {
         tracehop_app::AppError::Invalid { field, message } if field == "terminating" => {
             ApiError::invalid("terminating_provider", message)
         }

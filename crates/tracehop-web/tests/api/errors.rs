@@ -139,7 +139,7 @@ async fn under_scoped_tokens_are_403_problems() {
         t.get(&full, "/api/v1/tracebacks").await,
         t.get(&full, &format!("/api/v1/tracebacks/{id}")).await,
         t.get(&full, &format!("/api/v1/tracebacks/{id}/events")).await,
-        t.post(&full, "/api/v1/tracebacks", &start_body("transit")).await,
+        t.post(&full, "/api/v1/tracebacks", &start_body(&t, "transit").await).await,
         t.post(&full, &format!("/api/v1/tracebacks/{id}/hops/1/extend"), &extend).await,
         t.post(&full, &format!("/api/v1/tracebacks/{id}/close"), &json!({"reason": "done"})).await,
     ] {
@@ -282,15 +282,16 @@ async fn validation_errors_name_the_fields() {
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("maybe"), "{problem}");
 
     // Staff input too.
-    let mut no_time = start_body("terminating");
-    no_time["call"].as_object_mut().unwrap().remove("call_time");
-    expect_invalid(t.post(&staff, "/api/v1/tracebacks", &no_time).await, "call.call_time").await;
-    let mut bad_time = start_body("terminating");
-    bad_time["call"]["call_time"] = json!("yesterday");
-    expect_invalid(t.post(&staff, "/api/v1/tracebacks", &bad_time).await, "call.call_time").await;
-    expect_invalid(t.post(&staff, "/api/v1/tracebacks", &start_body("nobody-we-know")).await, "terminating_provider")
-        .await;
-    let mut extra = start_body("terminating");
+    let no_candidate = json!({"terminating_provider": "terminating"});
+    expect_invalid(t.post(&staff, "/api/v1/tracebacks", &no_candidate).await, "candidate_id").await;
+    let unknown = json!({"candidate_id": "no-such-candidate", "terminating_provider": "terminating"});
+    expect_invalid(t.post(&staff, "/api/v1/tracebacks", &unknown).await, "candidate_id").await;
+    expect_invalid(
+        t.post(&staff, "/api/v1/tracebacks", &start_body(&t, "nobody-we-know").await).await,
+        "terminating_provider",
+    )
+    .await;
+    let mut extra = start_body(&t, "terminating").await;
     extra["colour"] = json!("red");
     expect_invalid(t.post(&staff, "/api/v1/tracebacks", &extra).await, "colour").await;
     let extend = format!("/api/v1/tracebacks/{id}/hops/1/extend");

@@ -176,7 +176,7 @@ async fn a_retried_start_creates_one_traceback() {
     let t = TestApp::start(at(MONDAY_10AM_NY)).await;
     t.provider("terminating", "US", &[]).await;
     let staff = t.staff_token(&[Scope::TracebacksManage, Scope::TracebacksRead]).await;
-    let body = start_body("terminating");
+    let body = start_body(&t, "terminating").await;
     let first = send(&t, &staff, "/api/v1/tracebacks", "start-0001", &body).await;
     assert_eq!((first.status, first.replayed), (201, false), "{}", first.body);
     let again = send(&t, &staff, "/api/v1/tracebacks", "start-0001", &body).await;
@@ -185,8 +185,10 @@ async fn a_retried_start_creates_one_traceback() {
     assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
     t.work().await;
     assert_eq!(t.smtp.messages().len(), 1, "the terminating provider is asked once");
-    // A new key is a new request.
-    let other = send(&t, &staff, "/api/v1/tracebacks", "start-0002", &body).await;
+    // A new key is a new request: the candidate has started its traceback already.
+    let reused = send(&t, &staff, "/api/v1/tracebacks", "start-0002", &body).await;
+    assert_eq!((reused.status, reused.replayed), (409, false), "{}", reused.body);
+    let other = send(&t, &staff, "/api/v1/tracebacks", "start-0003", &start_body(&t, "terminating").await).await;
     assert_eq!((other.status, other.replayed), (201, false));
     assert_ne!(other.body, first.body);
 }

@@ -1,11 +1,12 @@
-//! A whole traceback through the API: six providers answer with their own tokens.
+//! A whole traceback through the API: an analytics provider submits the incident and the
+//! candidate, staff vet and start it, and six providers answer with their own tokens.
 
 use serde_json::json;
 use tracehop_app::tokens::Scope;
 use tracehop_store::providers::IdentifierKind;
 use tracehop_web::testing::TestApp;
 
-use crate::support::{at, expect_json, labels};
+use crate::support::{at, expect_invalid, expect_json, expect_problem, labels};
 
 #[tokio::test]
 async fn six_providers_answer_by_api_to_an_international_origin() {
@@ -25,14 +26,43 @@ async fn six_providers_answer_by_api_to_an_international_origin() {
         let provider = t.provider(id, country, identifier.as_slice()).await;
         tokens.push(t.provider_token(&provider, &[Scope::HopsRead, Scope::HopsAnswer]).await);
     }
-    let staff = t.staff_token(&[Scope::TracebacksManage, Scope::TracebacksRead]).await;
-    let started = t
-        .post(&staff, "/api/v1/tracebacks", &json!({
-            "terminating_provider": "terminating",
-            "call": {"calling": "+1 202-555-0123", "called": "(312) 555-0199", "call_time": "2026-03-01T18:22:05Z",
-                     "campaign_label": "Medicare card renewal", "basis_summary": "Analytics flagged a Medicare impersonation campaign."}
-        }))
+    let staff = t
+        .staff_token(&[Scope::TracebacksManage, Scope::TracebacksRead, Scope::IntakeManage, Scope::TokensManage])
         .await;
+
+    // An analytics provider is registered and given a token; it submits an incident and a
+    // candidate resting on it.
+    let submitter = json!({"id": "signalwatch", "name": "SignalWatch Analytics", "kind": "analytics_provider"});
+    expect_json(t.post(&staff, "/api/v1/submitters", &submitter).await, 201).await;
+    let grant = json!({"name": "signalwatch intake", "submitter_id": "signalwatch",
+                       "scopes": ["incidents:submit", "candidates:submit"]});
+    let analytics =
+        expect_json(t.post(&staff, "/api/v1/tokens", &grant).await, 201).await["token"].as_str().unwrap().to_owned();
+    let campaign =
+        expect_json(t.post(&staff, "/api/v1/campaigns", &json!({"name": "Medicare card renewal"})).await, 201).await;
+    let incident = json!({"external_id": "sw-2026-0001", "calling": "+1 202-555-0123", "called": "(312) 555-0199",
+                          "call_time": "2026-03-01T18:22:05Z", "basis": "Analytics flagged a Medicare impersonation campaign."});
+    let incident = expect_json(t.post(&analytics, "/api/v1/incidents", &incident).await, 201).await;
+    let candidate = json!({"incident_id": incident["id"], "campaign_id": campaign["id"],
+                           "summary": "41,000 calls a day with a prerecorded Medicare impersonation message."});
+    let candidate = expect_json(t.post(&analytics, "/api/v1/candidates", &candidate).await, 201).await;
+    assert_eq!(
+        (candidate["status"].as_str(), candidate["source_kind"].as_str()),
+        (Some("pending"), Some("analytics_provider"))
+    );
+    let candidate_path = format!("/api/v1/candidates/{}", candidate["id"].as_str().unwrap());
+
+    // Only an approved candidate starts a traceback (SRC-3): staff record the due diligence and
+    // the legal basis, then approve.
+    let start = json!({"candidate_id": candidate["id"], "terminating_provider": "terminating"});
+    expect_invalid(t.post(&staff, "/api/v1/tracebacks", &start).await, "candidate_id").await;
+    let diligence = json!({"due_diligence": {"credible_source": true, "verifiable": true, "nature": "fraudulent",
+                           "nature_note": "Medicare impersonation in the recording", "burden_balanced": true},
+                           "legal_basis": "protect_users"});
+    expect_json(t.post(&staff, &format!("{candidate_path}/due-diligence"), &diligence).await, 200).await;
+    let approved = expect_json(t.post(&staff, &format!("{candidate_path}/approve"), &json!({})).await, 200).await;
+    assert_eq!(approved["status"], "approved");
+    let started = t.post(&staff, "/api/v1/tracebacks", &start).await;
     let detail = expect_json(started, 201).await;
     let id = detail["id"].as_str().unwrap().to_owned();
     assert_eq!(detail["hops"][0]["request"]["respond_by"], "2026-03-03T15:00:00Z");
@@ -89,4 +119,16 @@ async fn six_providers_answer_by_api_to_an_international_origin() {
         assert!(!text.contains(hidden), "the transit provider's view shows {hidden}: {text}");
     }
     assert_eq!(view["closed"], true);
+
+    // The candidate records the traceback it started, and its submitter sees that; the campaign
+    // counts the closed domestic traceback.
+    let candidate = expect_json(t.get(&analytics, &candidate_path).await, 200).await;
+    assert_eq!(
+        (candidate["status"].as_str(), candidate["traceback_id"].as_str()),
+        (Some("started"), Some(id.as_str()))
+    );
+    expect_problem(t.get(&analytics, &format!("/api/v1/tracebacks/{id}")).await, 403, "forbidden").await;
+    let campaign =
+        expect_json(t.get(&staff, &format!("/api/v1/campaigns/{}", campaign["id"].as_str().unwrap())).await, 200).await;
+    assert_eq!(campaign["traceback_counts"], json!({"domestic": {"closed": 1}}), "{campaign}");
 }

@@ -3,9 +3,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failed step is a failed test
 
 mod deadlines;
+mod directory;
 mod email;
 mod errors;
 mod idempotency;
+mod incidents;
+mod intake;
 mod journey;
 mod openapi;
 mod support;

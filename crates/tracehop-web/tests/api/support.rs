@@ -53,19 +53,14 @@ pub fn labels(detail: &Value) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
-/// The body staff send to start a traceback at `terminating`.
-pub fn start_body(terminating: &str) -> Value {
-    json!({
-        "terminating_provider": terminating,
-        "call": {"calling": "+1 202-555-0123", "called": "(312) 555-0199", "call_time": "2026-03-01T18:22:05Z",
-                 "sip_call_id": "3848276298220188511@sbc.terminating.example",
-                 "campaign_label": "Medicare card renewal", "basis_summary": "Analytics flagged a Medicare impersonation campaign."}
-    })
+/// The body staff send to start a traceback at `terminating`, from a fresh approved candidate.
+pub async fn start_body(t: &TestApp, terminating: &str) -> Value {
+    json!({"candidate_id": t.approved_candidate().await, "terminating_provider": terminating})
 }
 
 /// Starts a traceback at `terminating` as staff; returns its id.
 pub async fn start_traceback(t: &TestApp, staff: &str, terminating: &str) -> String {
-    let detail = expect_json(t.post(staff, "/api/v1/tracebacks", &start_body(terminating)).await, 201).await;
+    let detail = expect_json(t.post(staff, "/api/v1/tracebacks", &start_body(t, terminating).await).await, 201).await;
     detail["id"].as_str().unwrap().to_owned()
 }
 

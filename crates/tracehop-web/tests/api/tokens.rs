@@ -79,7 +79,7 @@ async fn a_provider_issues_itself_a_token_with_a_subset_of_its_scopes_shown_once
     let who = me(&t, &secret).await;
     assert_eq!(
         who,
-        json!({"token_id": id, "kind": "provider", "provider_id": "terminating", "staff_role": null, "scopes": ["hops:read"]})
+        json!({"token_id": id, "kind": "provider", "provider_id": "terminating", "staff_role": null, "submitter_id": null, "scopes": ["hops:read"]})
     );
     expect_json(t.get(&secret, "/api/v1/provider/hops").await, 200).await;
     expect_problem(t.get(&secret, "/api/v1/tokens").await, 403, "forbidden").await;
