@@ -11,13 +11,13 @@ use tokio::sync::Mutex;
 use tracehop_app::directory::ProviderSpec;
 use tracehop_app::principal::{Principal, StaffRole};
 use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
-use tracehop_app::traceback::StartRequest;
 use tracehop_app::worker::Worker;
 use tracehop_app::{App, Mailer, Settings, SystemClock};
 use tracehop_core::country::Country;
+use tracehop_core::intake::SourceKind;
 use tracehop_core::number::PhoneNumber;
 use tracehop_core::provider::ProviderId;
-use tracehop_core::traceback::{CallFacts, Category, Status, TracebackId};
+use tracehop_core::traceback::{CallFacts, Status, TracebackId};
 use tracehop_store::providers::{Contact, ContactRole, ProviderInput};
 use tracehop_store::{ConnectOptions, DatabaseUrl, Store};
 use tracehop_web::AppState;
@@ -148,27 +148,28 @@ async fn run_engine(url: &DatabaseUrl, options: &ApiBench) -> anyhow::Result<Fig
         providers.push(id);
     }
 
-    let staff = app.staff(&operator)?;
+    let submitter =
+        app.create_submitter(&operator, "bench-source", "Bench source", SourceKind::AnalyticsProvider, None).await?;
+    let campaign = app.save_campaign(&operator, None, "bench", None, None).await?;
     let mut ids = Vec::with_capacity(options.tracebacks);
-    for _ in 0..options.tracebacks {
+    for index in 0..options.tracebacks {
         let call = CallFacts {
             calling: PhoneNumber::parse("+1 202-555-0123"),
             called: PhoneNumber::parse("+1 312-555-0199"),
             call_time: app.now(),
             sip_call_id: None,
-            campaign_label: Some("bench".to_owned()),
+            campaign_label: None,
             basis_summary: None,
             recording: None,
         };
-        let request = StartRequest {
-            category: Category::Domestic,
-            call,
-            terminating: providers[0].clone(),
-            candidate: None,
-            incident: None,
-            campaign: None,
-        };
-        ids.push(staff.start(request).await?.traceback);
+        let referral = crate::referral::referral(
+            &submitter.id,
+            &format!("bench-{index}"),
+            &call,
+            providers[0].clone(),
+            Some(campaign.id.clone()),
+        );
+        ids.push(app.refer_and_start(&operator, referral).await?.traceback);
     }
 
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -227,7 +228,7 @@ async fn answer_tracebacks(
     let mut latencies = Vec::new();
     loop {
         let Some(id) = queue.lock().await.pop() else { return Ok(latencies) };
-        for hop in 0..hops {
+        for (hop, token) in tokens.iter().enumerate().take(hops) {
             let body = if hop + 1 == hops {
                 serde_json::json!({"kind": "originated", "customer": {"name": "Bench Dialer LLC", "country": "US"}})
             } else {
@@ -236,7 +237,7 @@ async fn answer_tracebacks(
             let sent = Instant::now();
             let response = client
                 .post(format!("{base}/api/v1/provider/tracebacks/{id}/hops/{hop}/answer"))
-                .bearer_auth(&tokens[hop])
+                .bearer_auth(token)
                 .json(&body)
                 .send()
                 .await?;

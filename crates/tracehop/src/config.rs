@@ -11,6 +11,7 @@ use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use tracehop_app::Settings;
 use tracehop_app::mail::MailConfig;
+use tracehop_app::recordings::RecordingsConfig;
 use tracehop_store::{ConnectOptions, DatabaseUrl};
 
 const PREFIX: &str = "TRACEHOP_";
@@ -29,6 +30,9 @@ pub struct Config {
     pub worker: bool,
     /// Notification email.
     pub mail: MailConfig,
+    /// Voicemails and recordings of incidents: a local directory (default) or an S3-compatible
+    /// bucket, the size limit and the accepted types.
+    pub recordings: RecordingsConfig,
 }
 
 impl Default for Config {
@@ -41,6 +45,7 @@ impl Default for Config {
             policy: Settings::default(),
             worker: true,
             mail: MailConfig::default(),
+            recordings: RecordingsConfig::default(),
         }
     }
 }
@@ -181,6 +186,34 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("TRACEHOP_DATABASE_URL_FILE"), "{error}");
+    }
+
+    #[test]
+    fn recordings_default_to_a_directory_and_take_s3_secrets_from_files() {
+        assert_eq!(Config::from_layers(None, vars(&[])).unwrap().recordings.backend, "local");
+        let dir = std::env::temp_dir().join(format!("tracehop-config-recordings-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("s3-secret");
+        std::fs::write(&secret, "wJalrXUtnFEMI/K7MDENG\n").unwrap();
+        let config = Config::from_layers(
+            None,
+            vars(&[
+                ("TRACEHOP_RECORDINGS__BACKEND", "s3"),
+                ("TRACEHOP_RECORDINGS__BUCKET", "tracehop-recordings"),
+                ("TRACEHOP_RECORDINGS__ENDPOINT", "https://minio.internal:9000"),
+                ("TRACEHOP_RECORDINGS__ACCESS_KEY_ID", "AKIDEXAMPLE"),
+                ("TRACEHOP_RECORDINGS__SECRET_ACCESS_KEY_FILE", secret.to_str().unwrap()),
+                ("TRACEHOP_RECORDINGS__MAX_BYTES", "1048576"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.recordings.backend, "s3");
+        assert_eq!(config.recordings.bucket.as_deref(), Some("tracehop-recordings"));
+        assert_eq!(config.recordings.secret_access_key.as_deref(), Some("wJalrXUtnFEMI/K7MDENG"));
+        assert_eq!(config.recordings.max_bytes, 1_048_576);
+        assert_eq!(config.recordings.content_types, ["audio/*"]);
+        assert!(!format!("{config:?}").contains("wJalrXUtnFEMI"));
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

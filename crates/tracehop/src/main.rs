@@ -2,11 +2,13 @@
 
 mod audit;
 mod bench;
+mod bench_ingest;
 mod config;
 mod demo;
 mod import_incidents;
 mod import_rmd;
 mod logging;
+mod referral;
 mod scenario;
 mod serve;
 mod token;
@@ -167,6 +169,21 @@ enum BenchCommand {
         #[arg(long)]
         skip_sqlite: bool,
     },
+    /// Synthetic incident rows through the bulk import on SQLite and PostgreSQL, beside
+    /// PostgreSQL COPY of the same rows into a bare table.
+    Ingest {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// A PostgreSQL server URL; a throwaway database is created there.
+        #[arg(long, env = "TRACEHOP_BENCH_POSTGRES_URL")]
+        postgres: Option<String>,
+        /// Measure PostgreSQL only.
+        #[arg(long)]
+        skip_sqlite: bool,
+        /// Import the rows a second time (all duplicates) and time that too.
+        #[arg(long)]
+        reimport: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -190,7 +207,7 @@ fn load_config(cli_config: Option<&PathBuf>, database: &DatabaseArg) -> anyhow::
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    match Box::pin(run(cli)).await {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {}", tracehop_store::redact(&format!("{error:#}")));
@@ -250,6 +267,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 "tracebacks, hops and concurrency must be at least 1"
             );
             bench::api(&bench::ApiBench { tracebacks, hops, concurrency, postgres, pgbench_seconds, skip_sqlite })
+                .await?;
+        }
+        Commands::Bench { command: BenchCommand::Ingest { rows, postgres, skip_sqlite, reimport } } => {
+            // Large batches are slow statements by design: keep sqlx's notes about them out.
+            logging::init(&config::LogConfig { format: "text".to_owned(), level: "warn,sqlx=error".to_owned() });
+            anyhow::ensure!(rows >= 1, "rows must be at least 1");
+            Box::pin(bench_ingest::ingest(&bench_ingest::IngestBench { rows, postgres, skip_sqlite, reimport }))
                 .await?;
         }
         Commands::Audit { command: AuditCommand::Verify { database } } => {

@@ -7,6 +7,7 @@
 
 mod world;
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,25 +16,27 @@ use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
 use rand::Rng;
 use tracehop_app::accounts::{NewUser, Role};
+use tracehop_app::candidates::NewCandidate;
 use tracehop_app::directory::ProviderSpec;
+use tracehop_app::incidents::Submitted;
 use tracehop_app::mail::MailConfig;
 use tracehop_app::principal::{Principal, StaffRole};
 use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
-use tracehop_app::traceback::StartRequest;
 use tracehop_app::worker::Worker;
 use tracehop_app::{App, Clock, Mailer, ManualClock, SystemClock};
 use tracehop_core::calendar::{BusinessHours, BusinessHoursSpec, Holidays};
 use tracehop_core::country::Country;
+use tracehop_core::intake::SourceKind;
 use tracehop_core::number::PhoneNumber;
 use tracehop_core::provider::ProviderId;
-use tracehop_core::traceback::{CallFacts, TracebackId};
+use tracehop_core::traceback::{CallFacts, Category, TracebackId};
 use tracehop_store::providers::{Contact, ContactRole, ProviderInput};
 use tracehop_store::{DatabaseUrl, Store};
 
 use crate::config::Config;
 use crate::scenario::app::{Names, perform, scenario_staff};
 use crate::scenario::file::{Action, ReplySpec, StaffAction};
-use world::{PROVIDERS, SCRIPTS, Step};
+use world::{CAMPAIGN_LABELS, PROVIDERS, QUEUED, SCRIPTS, SUBMITTERS, Step};
 
 const ACCOUNTS_FILE: &str = "accounts.txt";
 
@@ -155,7 +158,8 @@ async fn seed(store: &Store, config: &Config, mailer: &Mailer) -> anyhow::Result
     }
     timeline.sort_by_key(|(at, index, step)| (*at, *index, *step));
 
-    let staff = app.staff(&scenario_staff())?;
+    let operator = scenario_staff();
+    let intake = save_intake(&app, &operator).await?;
     let mut started: Vec<Option<TracebackId>> = vec![None; SCRIPTS.len()];
     for (at, index, step) in timeline {
         worker.run_through(&clock, at).await?;
@@ -167,20 +171,20 @@ async fn seed(store: &Store, config: &Config, mailer: &Mailer) -> anyhow::Result
                     called: PhoneNumber::parse(script.called),
                     call_time: at - SignedDuration::from_hours(20),
                     sip_call_id: Some(format!("{}@sbc.{}.example", app.new_id().simple(), script.terminating)),
-                    campaign_label: Some(script.campaign.to_owned()),
+                    campaign_label: None,
                     basis_summary: Some(script.basis.to_owned()),
                     recording: None,
                 };
-                let request = StartRequest {
-                    category: script.category,
-                    call,
-                    terminating: ProviderId::new(script.terminating)?,
-                    candidate: None,
-                    incident: None,
-                    campaign: None,
-                };
+                let submitter = source_of(index, script.category);
+                let terminating = ProviderId::new(script.terminating)?;
+                let campaign = intake.campaigns.get(script.campaign).cloned();
+                let referral =
+                    crate::referral::referral(submitter, &format!("demo-{index:03}"), &call, terminating, campaign);
                 started[index] = Some(
-                    staff.start(request).await.with_context(|| format!("starting demo traceback {index}"))?.traceback,
+                    app.refer_and_start(&operator, referral)
+                        .await
+                        .with_context(|| format!("starting demo traceback {index}"))?
+                        .traceback,
                 );
             }
             Some(step) => {
@@ -193,7 +197,73 @@ async fn seed(store: &Store, config: &Config, mailer: &Mailer) -> anyhow::Result
         }
     }
     worker.run_through(&clock, now).await?;
+    queue_candidates(&app, &operator).await?;
     Ok(app)
+}
+
+/// What the intake side of the world holds: campaign ids by name.
+struct Intake {
+    campaigns: BTreeMap<&'static str, String>,
+}
+
+/// Submitters, campaign labels and campaigns, through the intake services.
+async fn save_intake(app: &App, staff: &Principal) -> anyhow::Result<Intake> {
+    for (id, name, kind) in SUBMITTERS {
+        app.create_submitter(staff, id, name, *kind, Some(format!("traceback-requests@{id}.example"))).await?;
+    }
+    let mut campaigns = BTreeMap::new();
+    for (label, names) in CAMPAIGN_LABELS {
+        let label = app.create_label(staff, label, None).await?;
+        for name in *names {
+            let campaign = app.save_campaign(staff, None, name, None, Some(label.id.clone())).await?;
+            campaigns.insert(*name, campaign.id);
+        }
+    }
+    Ok(Intake { campaigns })
+}
+
+/// The submitter a script's call came from: foreign law-enforcement requests from the foreign
+/// agency (SRC-4), the rest from the analytics provider and the state attorney general in turn.
+fn source_of(index: usize, category: Category) -> &'static str {
+    match category {
+        Category::ForeignLawEnforcement => "foreign-agency-example",
+        Category::Domestic if index % 3 == 2 => "state-ag-example",
+        Category::Domestic => "signalwatch",
+    }
+}
+
+/// Candidates still in the queue: submitted with their incidents, waiting for due diligence, or
+/// rejected with a reason.
+async fn queue_candidates(app: &App, staff: &Principal) -> anyhow::Result<()> {
+    for (index, (submitter, calling, called, summary, rejection)) in QUEUED.iter().enumerate() {
+        let submitter_principal = Principal::Submitter {
+            submitter: (*submitter).to_owned(),
+            kind: SUBMITTERS.iter().find(|(id, ..)| id == submitter).map_or(SourceKind::AnalyticsProvider, |s| s.2),
+            user: format!("{submitter}-api"),
+        };
+        let fields = serde_json::json!({
+            "external_id": format!("queued-{index:03}"),
+            "calling": calling,
+            "called": called,
+            "call_time": (app.now() - SignedDuration::from_hours(6)).to_string(),
+            "basis": summary,
+        });
+        let serde_json::Value::Object(fields) = fields else { unreachable!("a JSON object literal") };
+        let incident = match app.submit_incident(&submitter_principal, None, &fields).await? {
+            Submitted::Created(record) | Submitted::Existing(record) => record,
+            Submitted::Invalid(problems) => anyhow::bail!("demo incident {index}: {problems:?}"),
+        };
+        let new = NewCandidate {
+            incident_id: Some(incident.row.id),
+            summary: (*summary).to_owned(),
+            ..NewCandidate::default()
+        };
+        let candidate = app.submit_candidate(&submitter_principal, new).await?;
+        if let Some(reason) = rejection {
+            app.reject_candidate(staff, &candidate.id, reason).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A script step as the scenario action that performs it.
@@ -283,17 +353,28 @@ async fn create_accounts(app: &App) -> anyhow::Result<String> {
     Ok(listing)
 }
 
-/// Issues API tokens for the demo providers with accounts and one for staff; returns their listing.
+/// Issues API tokens for the demo providers with accounts, staff and the analytics provider;
+/// returns their listing.
 async fn create_tokens(app: &App) -> anyhow::Result<String> {
     let operator = Principal::Staff { user: "demo".to_owned(), role: StaffRole::Admin };
     let provider_scopes = [Scope::HopsRead, Scope::HopsAnswer, Scope::WebhooksManage, Scope::TokensManage];
-    let staff_scopes = [Scope::TracebacksRead, Scope::TracebacksManage, Scope::TokensManage];
+    let staff_scopes = [
+        Scope::TracebacksRead,
+        Scope::TracebacksManage,
+        Scope::TokensManage,
+        Scope::IntakeManage,
+        Scope::DirectoryManage,
+        Scope::IncidentsSubmit,
+        Scope::CandidatesSubmit,
+    ];
+    let submitter_scopes = [Scope::IncidentsSubmit, Scope::CandidatesSubmit];
     let owners = [
         ("prairie", TokenOwner::Provider(ProviderId::new("prairie")?), &provider_scopes[..]),
         ("bigwire", TokenOwner::Provider(ProviderId::new("bigwire")?), &provider_scopes[..]),
         ("quickroute", TokenOwner::Provider(ProviderId::new("quickroute")?), &provider_scopes[..]),
         ("atlas", TokenOwner::Provider(ProviderId::new("atlas")?), &provider_scopes[..]),
         ("staff", TokenOwner::Staff(StaffRole::Admin), &staff_scopes[..]),
+        ("signalwatch", TokenOwner::Submitter("signalwatch".to_owned()), &submitter_scopes[..]),
     ];
     let mut listing = String::new();
     for (label, owner, scopes) in owners {

@@ -1,6 +1,7 @@
 //! The demo's fictional world: providers in the U.S. and abroad, some under common control, and
 //! tracebacks scripted to reach every status and outcome.
 
+use tracehop_core::intake::SourceKind;
 use tracehop_core::traceback::Category;
 
 /// (id, name, country, time zone, deemed receipt, affiliates, separate treatment)
@@ -308,4 +309,53 @@ pub const SCRIPTS: &[Script] = &[
         basis: "Government-impersonation calls reported by an enforcement partner.",
         steps: &[],
     },
+];
+
+/// The organisations the demo's candidates and incident data come from: (id, name, source kind).
+pub const SUBMITTERS: &[(&str, &str, SourceKind)] = &[
+    ("signalwatch", "SignalWatch Analytics", SourceKind::AnalyticsProvider),
+    ("state-ag-example", "Office of the Attorney General, State of Example", SourceKind::StateEnforcement),
+    ("foreign-agency-example", "Example Kingdom Communications Authority", SourceKind::ForeignEnforcement),
+];
+
+/// Campaign labels and the campaigns under them.
+pub const CAMPAIGN_LABELS: &[(&str, &[&str])] = &[
+    (
+        "Government impersonation",
+        &["Medicare card renewal", "Social Security suspension", "Tax debt relief", "HMRC refund scam"],
+    ),
+    (
+        "Business impersonation",
+        &["Amazon account suspension", "Utility disconnection", "Bank fraud alert", "Package delivery fee"],
+    ),
+    (
+        "Financial offers",
+        &["Auto warranty", "Student loan forgiveness", "Credit card interest reduction", "Pharmacy refill reminders"],
+    ),
+    ("Charity fraud", &["Hurricane relief donations"]),
+];
+
+/// Candidates still in the queue: (submitter, calling, called, summary, rejection reason).
+pub const QUEUED: &[(&str, &str, &str, &str, Option<&str>)] = &[
+    (
+        "signalwatch",
+        "+1 415-555-0188",
+        "+1 702-555-0111",
+        "12,000 calls in two hours offering a prize claim for a fee.",
+        None,
+    ),
+    (
+        "state-ag-example",
+        "+1 312-555-0175",
+        "+1 217-555-0102",
+        "Consumer complaints of threats of arrest over unpaid tolls.",
+        None,
+    ),
+    (
+        "signalwatch",
+        "+1 646-555-0166",
+        "+1 646-555-0167",
+        "A single call reported once, no recording.",
+        Some("One unverifiable report; the burden outweighs the expected impact."),
+    ),
 ];

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use tracehop_app::principal::StaffRole;
-use tracehop_app::traceback::{StartRequest, UpstreamChoice};
+use tracehop_app::traceback::{Executed, UpstreamChoice};
 use tracehop_app::worker::Worker;
 use tracehop_app::{App, AppError, ManualClock, Principal, Settings};
+use tracehop_core::intake::SourceKind;
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::command::Action as CoreAction;
-use tracehop_core::traceback::{Answer, Evidence, HopId, TracebackId, Visibility};
+use tracehop_core::traceback::{Answer, Category, Evidence, HopId, TracebackId, Visibility};
 use tracehop_store::providers::{Contact, ContactRole, ForeignSource, ProviderInput};
 use tracehop_store::{ConnectOptions, DatabaseUrl, Store};
 
@@ -89,19 +90,33 @@ impl AppWorld {
         let terminating = names
             .id(&scenario.start.terminating)
             .map_err(|_| format!("start.terminating {:?} is not a listed provider", scenario.start.terminating))?;
-        let request = StartRequest {
-            category: category(&scenario.start.category)?,
-            call: call_facts(scenario),
-            terminating,
-            candidate: None,
-            incident: None,
-            campaign: None,
-        };
-        let staff = app.staff(&scenario_staff()).map_err(|e| e.to_string())?;
-        let started = staff.start(request).await.map_err(|e| format!("start refused: {e}"))?;
+        let staff = scenario_staff();
+        let started = refer(&app, &staff, scenario, terminating).await.map_err(|e| format!("start refused: {e}"))?;
         let worker = Worker::new(app.clone(), "scenario-worker");
         Ok(Self { app, clock, worker, traceback: started.traceback, names })
     }
+}
+
+/// Opens the scenario's traceback the way staff do: its call as an incident from a source, a
+/// candidate vetted and approved, then the start.
+async fn refer(
+    app: &App,
+    staff: &Principal,
+    scenario: &Scenario,
+    terminating: ProviderId,
+) -> Result<Executed, AppError> {
+    let call = call_facts(scenario);
+    let source = match category(&scenario.start.category).map_err(|e| AppError::invalid("start.category", e))? {
+        Category::Domestic => SourceKind::AnalyticsProvider,
+        Category::ForeignLawEnforcement => SourceKind::ForeignEnforcement,
+    };
+    let submitter = app.create_submitter(staff, "scenario-source", "Scenario source", source, None).await?;
+    let campaign_id = match &call.campaign_label {
+        Some(name) => Some(app.save_campaign(staff, None, name, None, None).await?.id),
+        None => None,
+    };
+    let referral = crate::referral::referral(&submitter.id, "scenario-call", &call, terminating, campaign_id);
+    app.refer_and_start(staff, referral).await
 }
 
 impl World for AppWorld {

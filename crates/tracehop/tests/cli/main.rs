@@ -4,5 +4,7 @@
 mod audit;
 mod deadlines;
 mod demo;
+mod incidents;
+mod rmd;
 mod scenarios;
 mod support;

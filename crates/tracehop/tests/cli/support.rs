@@ -7,12 +7,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
-use tracehop_app::traceback::StartRequest;
+use tracehop_app::candidates::Referral;
 use tracehop_app::{App, Principal, Settings, SystemClock};
 use tracehop_core::country::Country;
-use tracehop_core::number::PhoneNumber;
+use tracehop_core::intake::{DueDiligence, LegalBasis, Nature, SourceKind};
 use tracehop_core::provider::ProviderId;
-use tracehop_core::traceback::{CallFacts, Category, Traceback, TracebackId};
+use tracehop_core::traceback::{Traceback, TracebackId};
 use tracehop_store::Store;
 use tracehop_store::providers::{Contact, ContactRole, ProviderInput};
 
@@ -108,25 +108,35 @@ pub async fn add_provider(app: &App, id: &str) -> ProviderId {
     provider
 }
 
+/// Starts a traceback at `terminating` the way staff do: an incident, a vetted candidate, the start.
 pub async fn start_traceback(app: &App, terminating: &ProviderId) -> TracebackId {
-    let call = CallFacts {
-        calling: PhoneNumber::parse("+1 202-555-0123"),
-        called: PhoneNumber::parse("+1 312-555-0199"),
-        call_time: app.now(),
-        sip_call_id: None,
-        campaign_label: None,
-        basis_summary: None,
-        recording: None,
-    };
-    let request = StartRequest {
-        category: Category::Domestic,
-        call,
+    if app.store().submitter("cli-test-source").await.unwrap().is_none() {
+        app.create_submitter(&staff(), "cli-test-source", "CLI test source", SourceKind::AnalyticsProvider, None)
+            .await
+            .unwrap();
+    }
+    let mut incident = serde_json::Map::new();
+    incident.insert("external_id".into(), uuid::Uuid::new_v4().to_string().into());
+    incident.insert("calling".into(), "+1 202-555-0123".into());
+    incident.insert("called".into(), "+1 312-555-0199".into());
+    incident.insert("call_time".into(), app.now().to_string().into());
+    let referral = Referral {
+        submitter: "cli-test-source".to_owned(),
+        incident,
+        summary: "prerecorded calls without consent".to_owned(),
+        diligence: DueDiligence {
+            credible_source: true,
+            verifiable: true,
+            nature: Some(Nature::Unlawful),
+            nature_note: Some("no consent".to_owned()),
+            burden_balanced: true,
+            burden_note: None,
+        },
+        legal_basis: LegalBasis::ProtectUsers,
+        campaign_id: None,
         terminating: terminating.clone(),
-        candidate: None,
-        incident: None,
-        campaign: None,
     };
-    app.staff(&staff()).unwrap().start(request).await.unwrap().traceback
+    app.refer_and_start(&staff(), referral).await.unwrap().traceback
 }
 
 pub async fn state_of(store: &Store, id: TracebackId) -> Traceback {
