@@ -17,6 +17,13 @@ pub struct CampaignSummary {
     pub counts: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
+/// Why `id` cannot name a campaign, if it cannot: campaign ids appear in incident files and URLs.
+pub(crate) fn campaign_id_problem(id: &str) -> Option<&'static str> {
+    let allowed = |b: u8| b.is_ascii_alphanumeric() || b"-_.:".contains(&b);
+    (id.is_empty() || id.len() > 64 || !id.bytes().all(allowed))
+        .then_some("1 to 64 letters, digits, '-', '_', '.' or ':'")
+}
+
 fn required(field: &str, text: &str) -> AppResult<String> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > 200 {
@@ -50,8 +57,9 @@ impl App {
         Ok(label)
     }
 
-    /// Creates a campaign, or changes one when `id` names it.
-    pub async fn save_campaign(
+    /// Creates a campaign under `id` when given (a short slug that incident files can name),
+    /// otherwise under a new id. An id already taken is a conflict.
+    pub async fn create_campaign(
         &self,
         by: &Principal,
         id: Option<&str>,
@@ -60,29 +68,57 @@ impl App {
         label_id: Option<String>,
     ) -> AppResult<CampaignRecord> {
         self.staff(by)?;
+        let id = match id {
+            Some(id) => {
+                if let Some(problem) = campaign_id_problem(id) {
+                    return Err(AppError::invalid("id", problem));
+                }
+                id.to_owned()
+            }
+            None => self.new_id().to_string(),
+        };
         let name = required("name", name)?;
-        if let Some(label) = &label_id
-            && !self.store().labels().await?.iter().any(|l| &l.id == label)
-        {
-            return Err(AppError::invalid("label_id", format!("no label {label}")));
-        }
+        self.check_label(label_id.as_deref()).await?;
         let now = self.now();
+        let campaign = CampaignRecord { id, name, description, label_id, created_at: now, updated_at: now };
         let mut tx = self.store().begin().await?;
-        let existing = match id {
-            Some(id) => Some(tx.campaign(id).await?.ok_or_else(|| AppError::NotFound(format!("campaign {id}")))?),
-            None => None,
-        };
-        let campaign = CampaignRecord {
-            id: existing.as_ref().map_or_else(|| self.new_id().to_string(), |c| c.id.clone()),
-            name,
-            description,
-            label_id,
-            created_at: existing.as_ref().map_or(now, |c| c.created_at),
-            updated_at: now,
-        };
-        tx.save_campaign(&campaign).await?;
+        tx.insert_campaign(&campaign).await.map_err(|e| match e {
+            tracehop_store::StoreError::Conflict(_) => {
+                AppError::Conflict(format!("a campaign with id {:?} exists", campaign.id))
+            }
+            other => other.into(),
+        })?;
         tx.commit().await?;
         Ok(campaign)
+    }
+
+    /// Renames a campaign, changes its description or moves it under another label.
+    pub async fn update_campaign(
+        &self,
+        by: &Principal,
+        id: &str,
+        name: &str,
+        description: Option<String>,
+        label_id: Option<String>,
+    ) -> AppResult<CampaignRecord> {
+        self.staff(by)?;
+        let name = required("name", name)?;
+        self.check_label(label_id.as_deref()).await?;
+        let mut tx = self.store().begin().await?;
+        let existing = tx.campaign(id).await?.ok_or_else(|| AppError::NotFound(format!("campaign {id}")))?;
+        let campaign = CampaignRecord { name, description, label_id, updated_at: self.now(), ..existing };
+        tx.update_campaign(&campaign).await?;
+        tx.commit().await?;
+        Ok(campaign)
+    }
+
+    async fn check_label(&self, label_id: Option<&str>) -> AppResult<()> {
+        match label_id {
+            Some(label) if !self.store().labels().await?.iter().any(|l| l.id == label) => {
+                Err(AppError::invalid("label_id", format!("no label {label}")))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Every campaign, optionally of one label, with its label and traceback counts.

@@ -8,7 +8,7 @@
 //! accepted rows with them. A row's number is its line (CSV: the line its record starts on, the
 //! header being line 1; JSON Lines: its line).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io::{self, BufRead, Read};
 use std::sync::Arc;
@@ -189,13 +189,15 @@ type Cells<'a> = [Option<Cell<'a>>; FIELDS.len()];
 /// numbers and zones cheap.
 struct Context {
     now: Timestamp,
+    /// The ids of the campaigns that exist when the import starts.
+    campaigns: HashSet<String>,
     numbers: HashMap<String, Option<String>>,
     zones: HashMap<String, Option<jiff::tz::TimeZone>>,
 }
 
 impl Context {
-    fn new(now: Timestamp) -> Self {
-        Self { now, numbers: HashMap::new(), zones: HashMap::new() }
+    fn new(now: Timestamp, campaigns: HashSet<String>) -> Self {
+        Self { now, campaigns, numbers: HashMap::new(), zones: HashMap::new() }
     }
 
     /// The E.164 form of a presented number, as `PhoneNumber::parse` reads it.
@@ -538,8 +540,12 @@ fn check(cells: &Cells<'_>, context: &mut Context) -> Result<Valid, Vec<(usize, 
     let transcript = c.text(TRANSCRIPT, 100_000, Shape::Text);
     let basis = c.text(BASIS, 4000, Shape::Text);
     let campaign_id = c.text(CAMPAIGN_ID, 64, Shape::Line);
-    if campaign_id.as_deref().is_some_and(|id| !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))) {
-        c.problem(CAMPAIGN_ID, "letters, digits, '-', '_', '.' or ':'");
+    if let Some(id) = &campaign_id {
+        if let Some(problem) = crate::campaigns::campaign_id_problem(id) {
+            c.problem(CAMPAIGN_ID, problem);
+        } else if !context.campaigns.contains(id) {
+            c.problem(CAMPAIGN_ID, format!("no campaign {id}"));
+        }
     }
     let Checker { problems, .. } = c;
     match (external_id, calling_raw, called_raw, call_time) {
@@ -1011,6 +1017,11 @@ fn header_columns(header: &csv::ByteRecord) -> AppResult<Vec<usize>> {
 
 impl App {
     /// The submitter the caller submits for: a submitter for itself; staff for the one named.
+    /// The campaigns an incident may name.
+    async fn campaign_ids(&self) -> AppResult<HashSet<String>> {
+        Ok(self.store().campaigns(None).await?.into_iter().map(|c| c.id).collect())
+    }
+
     async fn submitter_for(&self, by: &Principal, named: Option<&str>) -> AppResult<String> {
         match by {
             Principal::Submitter { submitter, .. } => match named {
@@ -1043,7 +1054,7 @@ impl App {
         let submitter = self.submitter_for(by, submitter).await?;
         let mut unknown = Vec::new();
         let cells = json_cells(fields, &mut unknown);
-        let mut context = Context::new(self.now());
+        let mut context = Context::new(self.now(), self.campaign_ids().await?);
         let checked = check(&cells, &mut context);
         let mut problems: Vec<FieldProblem> =
             unknown.into_iter().map(|field| FieldProblem { field, message: "unknown field".into() }).collect();
@@ -1138,7 +1149,12 @@ impl App {
                 handover: handover.clone(),
             }),
         };
-        let reader = Reader { app: self.clone(), submitter, context: Context::new(self.now()), handover };
+        let reader = Reader {
+            app: self.clone(),
+            submitter,
+            context: Context::new(self.now(), self.campaign_ids().await?),
+            handover,
+        };
         let reading = tokio::task::spawn_blocking(move || match format {
             ImportFormat::Csv => reader.read_csv(input),
             ImportFormat::JsonLines => reader.read_json_lines(input),
@@ -1245,7 +1261,7 @@ mod tests {
     }
 
     fn context() -> Context {
-        Context::new("2026-03-02T15:00:00Z".parse().unwrap())
+        Context::new("2026-03-02T15:00:00Z".parse().unwrap(), HashSet::from(["irs-2026".to_owned()]))
     }
 
     fn problems(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -1290,6 +1306,19 @@ mod tests {
             ["external_id", "called", "call_time", "originating_ip", "originating_point_code", "call_volume"]
         );
         assert!(found.iter().all(|(_, m)| !m.is_empty()));
+    }
+
+    #[test]
+    fn an_incident_names_only_a_campaign_that_exists() {
+        let mut known = BASE.to_vec();
+        known.push(("campaign_id", "irs-2026"));
+        assert_eq!(check(&cells(&known), &mut context()).ok().unwrap().campaign_id.as_deref(), Some("irs-2026"));
+        let mut unknown = BASE.to_vec();
+        unknown.push(("campaign_id", "irs-2025"));
+        assert_eq!(problems(&unknown), [("campaign_id".to_owned(), "no campaign irs-2025".to_owned())]);
+        let mut malformed = BASE.to_vec();
+        malformed.push(("campaign_id", "irs 2026"));
+        assert_eq!(problems(&malformed)[0].0, "campaign_id");
     }
 
     #[test]

@@ -63,20 +63,40 @@ impl Tx {
         }
     }
 
-    /// Creates a campaign or updates its name, description and label.
-    pub async fn save_campaign(&mut self, campaign: &CampaignRecord) -> Result<()> {
-        with_tx!(self, conn => {
+    /// Creates a campaign; an id already taken is a conflict.
+    pub async fn insert_campaign(&mut self, campaign: &CampaignRecord) -> Result<()> {
+        let result = with_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO campaigns (id, name, description, label_id, created_at_us, updated_at_us)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, description = excluded.description,
-                     label_id = excluded.label_id, updated_at_us = excluded.updated_at_us",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&campaign.id)
             .bind(&campaign.name)
             .bind(&campaign.description)
             .bind(&campaign.label_id)
             .bind(micros(campaign.created_at))
+            .bind(micros(campaign.updated_at))
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(format!("campaign {}", campaign.id))),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Changes a campaign's name, description and label; its id and creation time stay.
+    pub async fn update_campaign(&mut self, campaign: &CampaignRecord) -> Result<()> {
+        with_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE campaigns SET name = $2, description = $3, label_id = $4, updated_at_us = $5 WHERE id = $1",
+            )
+            .bind(&campaign.id)
+            .bind(&campaign.name)
+            .bind(&campaign.description)
+            .bind(&campaign.label_id)
             .bind(micros(campaign.updated_at))
             .execute(conn)
             .await

@@ -308,7 +308,7 @@ impl TestApp {
         let campaigns = app.store().campaigns(None).await.unwrap();
         let campaign = match campaigns.into_iter().find(|c| c.name == "Medicare card renewal") {
             Some(campaign) => campaign.id,
-            None => app.save_campaign(&staff, None, "Medicare card renewal", None, None).await.unwrap().id,
+            None => app.create_campaign(&staff, None, "Medicare card renewal", None, None).await.unwrap().id,
         };
         let fields = serde_json::json!({
             "external_id": uuid::Uuid::new_v4().to_string(),

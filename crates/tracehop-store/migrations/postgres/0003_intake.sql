@@ -28,14 +28,16 @@ CREATE TABLE campaigns (
 );
 CREATE INDEX campaigns_by_label ON campaigns (label_id);
 
+-- Incident keys compare byte by byte ("C"), as on SQLite: the same order on both engines for
+-- keyset paging, and index maintenance without locale-aware comparison on bulk imports.
 CREATE TABLE incidents (
-    id                     TEXT   PRIMARY KEY,
-    submitter_id           TEXT   NOT NULL,
-    external_id            TEXT   NOT NULL,
+    id                     TEXT COLLATE "C" PRIMARY KEY,
+    submitter_id           TEXT COLLATE "C" NOT NULL,
+    external_id            TEXT COLLATE "C" NOT NULL,
     calling_raw            TEXT   NOT NULL,
-    calling_e164           TEXT,
+    calling_e164           TEXT COLLATE "C",
     called_raw             TEXT   NOT NULL,
-    called_e164            TEXT,
+    called_e164            TEXT COLLATE "C",
     call_time_us           BIGINT NOT NULL,
     local_time             TEXT,
     local_zone             TEXT,
@@ -51,7 +53,7 @@ CREATE TABLE incidents (
     cdr                    TEXT,
     transcript             TEXT,
     basis                  TEXT,
-    campaign_id            TEXT,
+    campaign_id            TEXT COLLATE "C",
     recording_key          TEXT,
     recording_type         TEXT,
     recording_sha256       TEXT,

@@ -89,12 +89,25 @@ async fn label_names_are_unique_and_campaigns_list_by_label() {
             created_at: t0(),
             updated_at: t0(),
         };
-        tx.save_campaign(&campaign).await.unwrap();
+        tx.insert_campaign(&campaign).await.unwrap();
     }
     tx.commit().await.unwrap();
     let names = |list: Vec<CampaignRecord>| list.into_iter().map(|c| c.name).collect::<Vec<_>>();
     assert_eq!(names(store.campaigns(None).await.unwrap()), ["Auto warranty", "Tax refund"]);
     assert_eq!(names(store.campaigns(Some("l1")).await.unwrap()), ["Tax refund"]);
+
+    let mut tx = store.begin().await.unwrap();
+    let mut renamed = tx.campaign("k1").await.unwrap().unwrap();
+    let taken = tx.insert_campaign(&renamed).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    tx.rollback().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    renamed.name = "Tax refund 2026".into();
+    renamed.label_id = None;
+    tx.update_campaign(&renamed).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.campaigns(Some("l1")).await.unwrap().is_empty());
+    assert_eq!(store.campaign("k1").await.unwrap().map(|c| c.name).as_deref(), Some("Tax refund 2026"));
 }
 
 fn contact(role: ContactRole, email: &str) -> Contact {

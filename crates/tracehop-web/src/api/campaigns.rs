@@ -9,6 +9,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use tracehop_app::AppError;
 use tracehop_app::campaigns::CampaignSummary;
 use tracehop_app::tokens::Scope;
 use tracehop_store::campaigns::LabelRecord;
@@ -85,6 +86,9 @@ impl From<CampaignSummary> for Campaign {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignRequest {
+    /// On creation only: the campaign's id, a short slug (1 to 64 letters, digits, `-`, `_`, `.`
+    /// or `:`) that incident files can name in `campaign_id`; a new id is chosen when absent.
+    pub id: Option<String>,
     pub name: String,
     pub description: Option<String>,
     pub label_id: Option<String>,
@@ -119,7 +123,7 @@ async fn list_labels(State(state): State<AppState>, auth: Authenticated) -> ApiR
 #[utoipa::path(post, path = "/campaigns", tag = "intake",
     params(("Idempotency-Key" = Option<String>, Header)),
     request_body = CampaignRequest,
-    responses((status = 201, body = Campaign), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    responses((status = 201, body = Campaign), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = ["intake:manage"])))]
 async fn create_campaign(
     State(state): State<AppState>,
@@ -128,7 +132,8 @@ async fn create_campaign(
 ) -> ApiResult<Response> {
     let caller = auth.with(Scope::IntakeManage)?;
     let app = &state.app;
-    let saved = app.save_campaign(&caller.principal, None, &body.name, body.description, body.label_id).await?;
+    let saved =
+        app.create_campaign(&caller.principal, body.id.as_deref(), &body.name, body.description, body.label_id).await?;
     let campaign = app.campaign(&caller.principal, &saved.id).await?;
     let location = format!("/api/v1/campaigns/{}", saved.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(Campaign::from(campaign))).into_response())
@@ -183,7 +188,10 @@ async fn update_campaign(
     ApiJson(body): ApiJson<CampaignRequest>,
 ) -> ApiResult<Json<Campaign>> {
     let caller = auth.with(Scope::IntakeManage)?;
+    if body.id.as_deref().is_some_and(|id| id != campaign) {
+        return Err(AppError::invalid("id", "a campaign keeps its id").into());
+    }
     let app = &state.app;
-    app.save_campaign(&caller.principal, Some(&campaign), &body.name, body.description, body.label_id).await?;
+    app.update_campaign(&caller.principal, &campaign, &body.name, body.description, body.label_id).await?;
     Ok(Json(app.campaign(&caller.principal, &campaign).await?.into()))
 }

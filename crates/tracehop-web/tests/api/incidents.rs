@@ -174,11 +174,20 @@ async fn a_json_lines_import_reports_lines_unknown_fields_and_reads_identity_hea
                "call_time": "2026-03-01T18:22:05Z", "call_volume": "7", "identity_header": "garbage"})
         .to_string(),
         "[1, 2]".to_owned(),
+        json!({"external_id": "J-7", "calling": "2025550123", "called": "3125550199",
+               "call_time": "2026-03-01T18:22:05Z", "campaign_id": "irs-2025"})
+        .to_string(),
     ];
+    let campaign = json!({"id": "irs-2026", "name": "IRS impersonation 2026"});
+    expect_json(t.post(&staff, "/api/v1/campaigns", &campaign).await, 201).await;
+    expect_problem(t.post(&staff, "/api/v1/campaigns", &campaign).await, 409, "conflict").await;
     let body = lines.join("\n");
     let summary = expect_json(import(&t, &acme, "", "application/x-ndjson", body).await, 200).await;
-    assert_eq!((summary["accepted"].as_u64(), summary["failed"].as_u64()), (Some(2), Some(3)), "{summary}");
-    assert_eq!(errors(&summary), [(3, "colour".into()), (4, "line".into()), (6, "line".into())]);
+    assert_eq!((summary["accepted"].as_u64(), summary["failed"].as_u64()), (Some(2), Some(4)), "{summary}");
+    assert_eq!(
+        errors(&summary),
+        [(3, "colour".into()), (4, "line".into()), (6, "line".into()), (7, "campaign_id".into())]
+    );
 
     let stored = incidents_of(&t, &staff, "acme").await;
     let first = &stored["J-1"];
@@ -352,6 +361,8 @@ async fn submitters_import_for_themselves_and_staff_for_the_one_they_name() {
 #[tokio::test]
 async fn staff_lists_filter_and_page() {
     let Setup { t, staff, acme, globex } = setup().await;
+    let campaign = json!({"id": "irs", "name": "IRS impersonation"});
+    expect_json(t.post(&staff, "/api/v1/campaigns", &campaign).await, 201).await;
     let mut csv = String::from("external_id,calling,called,call_time,campaign_id\n");
     for n in 0..7 {
         csv.push_str(&format!(

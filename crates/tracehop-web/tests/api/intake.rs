@@ -195,6 +195,14 @@ async fn foreign_law_enforcement_requests_stay_a_category_of_their_own() {
         "label_id",
     )
     .await;
+    expect_invalid(i.t.post(&i.staff, "/api/v1/campaigns", &json!({"id": "tax refund", "name": "x"})).await, "id")
+        .await;
+    let path = format!("/api/v1/campaigns/{}", campaign["id"].as_str().unwrap());
+    expect_invalid(i.t.put(&i.staff, &path, &json!({"id": "other", "name": "Tax refund"})).await, "id").await;
+    let rename = json!({"name": "Tax refund 2026", "label_id": label["id"]});
+    let renamed = expect_json(i.t.put(&i.staff, &path, &rename).await, 200).await;
+    assert_eq!((&renamed["id"], renamed["name"].as_str()), (&campaign["id"], Some("Tax refund 2026")));
+    assert_eq!(renamed["label"]["name"], "Government impersonation");
 
     for (token, external_id) in [(&agency, "ek-1"), (&analytics, "sw-1"), (&analytics, "sw-2")] {
         let incident = i.incident(token, external_id).await;
