@@ -150,7 +150,7 @@ async fn run_engine(url: &DatabaseUrl, options: &ApiBench) -> anyhow::Result<Fig
 
     let submitter =
         app.create_submitter(&operator, "bench-source", "Bench source", SourceKind::AnalyticsProvider, None).await?;
-    let campaign = app.save_campaign(&operator, None, "bench", None, None).await?;
+    let campaign = app.create_campaign(&operator, None, "bench", None, None).await?;
     let mut ids = Vec::with_capacity(options.tracebacks);
     for index in 0..options.tracebacks {
         let call = CallFacts {
@@ -250,28 +250,27 @@ async fn answer_tracebacks(
 }
 
 /// A database created for one run on a PostgreSQL server, dropped afterwards.
-struct Throwaway {
+pub(crate) struct Throwaway {
     admin: String,
     name: String,
     url_text: String,
 }
 
 impl Throwaway {
-    fn url(&self) -> anyhow::Result<DatabaseUrl> {
+    pub(crate) fn url(&self) -> anyhow::Result<DatabaseUrl> {
         self.url_text.parse().map_err(|e: tracehop_store::StoreError| anyhow::anyhow!("{e}"))
     }
 
-    async fn drop_now(self) {
-        if let Ok(store) =
-            Store::connect(&self.admin.parse().unwrap_or(DatabaseUrl::SqliteMemory), &ConnectOptions::default()).await
-        {
+    pub(crate) async fn drop_now(self) {
+        let Ok(admin) = self.admin.parse::<DatabaseUrl>() else { return };
+        if let Ok(store) = Store::connect(&admin, &ConnectOptions::default()).await {
             let _ = store.execute_admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await;
             store.close().await;
         }
     }
 }
 
-async fn throwaway_database(admin: &str, prefix: &str) -> anyhow::Result<Throwaway> {
+pub(crate) async fn throwaway_database(admin: &str, prefix: &str) -> anyhow::Result<Throwaway> {
     let name = format!("{prefix}_{}_{}", std::process::id(), rand::random::<u32>());
     let url: DatabaseUrl = admin.parse().map_err(|e: tracehop_store::StoreError| anyhow::anyhow!("{e}"))?;
     let store =

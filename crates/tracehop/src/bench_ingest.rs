@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+
+use crate::bench::throwaway_database;
 use tracehop_app::incidents::ImportFormat;
 use tracehop_app::principal::StaffRole;
 use tracehop_app::{App, Mailer, Principal, Settings, SystemClock};
@@ -27,6 +29,8 @@ pub struct IngestBench {
 }
 
 const SUBMITTER: &str = "bench-analytics";
+/// The campaigns the synthetic rows name, created before the import.
+const CAMPAIGNS: u64 = 12;
 
 /// The CSV's columns, also those of the baseline's bare table.
 const COLUMNS: [&str; 13] = [
@@ -131,7 +135,7 @@ fn generate(path: &Path, rows: usize) -> anyhow::Result<u64> {
         let at = start + i64::try_from(index).unwrap_or(0) * 13 / 5;
         let time = jiff::Timestamp::from_second(at).map_err(|e| anyhow::anyhow!("{e}"))?;
         let call_id = format!("{:016x}@sbc{}.carrier.example", rng.next(), rng.below(40));
-        let campaign = rng.below(12);
+        let campaign = rng.below(CAMPAIGNS);
         csv_field(&mut line, &format!("BENCH-{index:09}"));
         for value in [calling.as_str(), called.as_str(), &time.to_string()] {
             line.push(',');
@@ -214,6 +218,10 @@ async fn import(url: &DatabaseUrl, file: &Path, options: &IngestBench) -> anyhow
     let app = App::with_mailer(store, Arc::new(SystemClock), Settings::default(), Mailer::disabled());
     let staff = Principal::Staff { user: "bench".to_owned(), role: StaffRole::Admin };
     app.create_submitter(&staff, SUBMITTER, "Bench Analytics", SourceKind::AnalyticsProvider, None).await?;
+    for campaign in 0..CAMPAIGNS {
+        let id = format!("bench-campaign-{campaign}");
+        app.create_campaign(&staff, Some(&id), &format!("Bench campaign {campaign}"), None, None).await?;
+    }
     let timed = async || -> anyhow::Result<(Duration, tracehop_app::incidents::ImportSummary)> {
         let input = std::fs::File::open(file)?;
         let started = Instant::now();
@@ -355,41 +363,6 @@ async fn run(options: &IngestBench, dir: &Path) -> anyhow::Result<()> {
         println!("peak resident memory of this process: {peak}");
     }
     Ok(())
-}
-
-/// A database created for one run on a PostgreSQL server, dropped afterwards.
-struct Throwaway {
-    admin: String,
-    name: String,
-    url_text: String,
-}
-
-impl Throwaway {
-    fn url(&self) -> anyhow::Result<DatabaseUrl> {
-        self.url_text.parse().map_err(|e: tracehop_store::StoreError| anyhow::anyhow!("{e}"))
-    }
-
-    async fn drop_now(self) {
-        let Ok(admin) = self.admin.parse::<DatabaseUrl>() else { return };
-        if let Ok(store) = Store::connect(&admin, &ConnectOptions::default()).await {
-            let _ = store.execute_admin(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)).await;
-            store.close().await;
-        }
-    }
-}
-
-async fn throwaway_database(admin: &str, prefix: &str) -> anyhow::Result<Throwaway> {
-    let name = format!("{prefix}_{}_{}", std::process::id(), rand::random::<u32>());
-    let url: DatabaseUrl = admin.parse().map_err(|e: tracehop_store::StoreError| anyhow::anyhow!("{e}"))?;
-    let DatabaseUrl::Postgres { url: mut parsed } = url.clone() else {
-        anyhow::bail!("--postgres must be a postgres:// URL")
-    };
-    let store =
-        Store::connect(&url, &ConnectOptions::default()).await.with_context(|| format!("connecting to {url}"))?;
-    store.execute_admin(&format!("CREATE DATABASE {name}")).await?;
-    store.close().await;
-    parsed.set_path(&format!("/{name}"));
-    Ok(Throwaway { admin: admin.to_owned(), name, url_text: parsed.to_string() })
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use tracehop_app::directory::ProviderSpec;
 use tracehop_app::incidents::Submitted;
 use tracehop_app::mail::MailConfig;
 use tracehop_app::principal::{Principal, StaffRole};
+use tracehop_app::recordings::Recordings;
 use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
 use tracehop_app::worker::Worker;
 use tracehop_app::{App, Clock, Mailer, ManualClock, SystemClock};
@@ -76,12 +77,21 @@ pub async fn run(config: &Config, dir: &Path, port: u16, fresh: bool) -> anyhow:
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut settings = config.policy.clone();
     settings.public_url = format!("http://127.0.0.1:{port}");
-    let app = App::with_mailer(store, clock, settings, mailer);
+    // Recordings uploaded to the demo stay with its database, in DIR, unless S3 is configured.
+    let mut recordings = config.recordings.clone();
+    if recordings.backend == "local" {
+        recordings.directory = dir.join("recordings");
+    }
+    let recordings = Recordings::from_config(&recordings).map_err(|e| anyhow::anyhow!(e))?;
+    let app = App::with_mailer(store, clock, settings, mailer).with_recordings(recordings);
     let bind = format!("127.0.0.1:{port}");
     crate::serve::run(app, &bind, true, |address| {
         println!("tracehop demo: {summary}");
         println!("  database: {url}");
         println!("  outgoing mail: {}", dir.join("mail").display());
+        if config.recordings.backend == "local" {
+            println!("  recordings: {}", dir.join("recordings").display());
+        }
         println!("  demo accounts and API tokens (fictional, for this machine only):");
         print!("{accounts}");
         println!("  API reference: http://{address}/api/v1/docs");
@@ -215,7 +225,7 @@ async fn save_intake(app: &App, staff: &Principal) -> anyhow::Result<Intake> {
     for (label, names) in CAMPAIGN_LABELS {
         let label = app.create_label(staff, label, None).await?;
         for name in *names {
-            let campaign = app.save_campaign(staff, None, name, None, Some(label.id.clone())).await?;
+            let campaign = app.create_campaign(staff, None, name, None, Some(label.id.clone())).await?;
             campaigns.insert(*name, campaign.id);
         }
     }

@@ -112,7 +112,7 @@ async fn refer(
     };
     let submitter = app.create_submitter(staff, "scenario-source", "Scenario source", source, None).await?;
     let campaign_id = match &call.campaign_label {
-        Some(name) => Some(app.save_campaign(staff, None, name, None, None).await?.id),
+        Some(name) => Some(app.create_campaign(staff, None, name, None, None).await?.id),
         None => None,
     };
     let referral = crate::referral::referral(&submitter.id, "scenario-call", &call, terminating, campaign_id);
