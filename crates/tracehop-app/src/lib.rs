@@ -68,11 +68,16 @@ impl App {
 
     pub fn with_mailer(store: Store, clock: Arc<dyn Clock>, settings: Settings, mailer: Mailer) -> Self {
         install_tls_provider();
-        let http = reqwest::Client::builder()
+        // The client that calls providers' webhooks: no redirects (a receiver answers, it does
+        // not send us elsewhere) and, in production, only public addresses.
+        let mut http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .user_agent(concat!("tracehop/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+            .redirect(reqwest::redirect::Policy::none());
+        if !settings.webhooks.allow_private_targets {
+            http = http.dns_resolver(Arc::new(webhooks::PublicAddressesOnly));
+        }
+        let http = http.build().unwrap_or_else(|_| reqwest::Client::new());
         let recordings = recordings::Recordings::in_memory();
         let tokens = tokens::TokenCache::default();
         Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings }) }

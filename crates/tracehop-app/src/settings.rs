@@ -13,6 +13,7 @@ pub struct Settings {
     pub traceback: TracebackPolicy,
     pub reminders: Reminders,
     pub worker: WorkerSettings,
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for Settings {
@@ -22,6 +23,7 @@ impl Default for Settings {
             traceback: TracebackPolicy::default(),
             reminders: Reminders::default(),
             worker: WorkerSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -38,6 +40,16 @@ impl Default for Reminders {
     fn default() -> Self {
         Self { before_start_by: SignedDuration::from_hours(1), before_respond_by: SignedDuration::from_hours(4) }
     }
+}
+
+/// Where providers' webhooks may point.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Allow endpoints on loopback, private and other non-public addresses, and plain `http`.
+    /// Off in production, where a webhook must not reach into the platform's own network; on
+    /// for development and tests with local receivers.
+    pub allow_private_targets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

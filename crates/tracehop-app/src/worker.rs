@@ -24,6 +24,12 @@ pub const KINDS: &[&str] = &[DEADLINE, REMINDER, EMAIL, WEBHOOK];
 /// Webhook deliveries are retried with exponential backoff for up to a day.
 const WEBHOOK_RETRY_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 
+/// An `Idempotency-Key` replays its first response for a day, then is forgotten.
+pub const IDEMPOTENCY_KEYS_KEPT: SignedDuration = SignedDuration::from_hours(24);
+
+/// How often a running worker does its housekeeping.
+const HOUSEKEEPING_EVERY: SignedDuration = SignedDuration::from_hours(1);
+
 pub struct Worker {
     app: App,
     name: String,
@@ -111,10 +117,27 @@ impl Worker {
         Ok(total + self.run_until_idle().await?)
     }
 
-    /// Runs jobs as they fall due until `shutdown` turns true.
+    /// Forgets what is kept only for a while: idempotency keys older than a day. Safe to repeat,
+    /// and harmless when several replicas do it at once.
+    pub async fn housekeeping(&self) -> Result<u64, AppError> {
+        let removed = self.app.store().prune_idempotency_keys(self.app.now() - IDEMPOTENCY_KEYS_KEPT).await?;
+        if removed > 0 {
+            tracing::info!(removed, "forgot idempotency keys older than a day");
+        }
+        Ok(removed)
+    }
+
+    /// Runs jobs as they fall due until `shutdown` turns true, with housekeeping every hour.
     pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
         let poll = duration(self.app.settings().worker.poll_interval);
+        let mut next_housekeeping = self.app.now();
         loop {
+            if self.app.now() >= next_housekeeping {
+                if let Err(error) = self.housekeeping().await {
+                    tracing::warn!(%error, "worker housekeeping failed");
+                }
+                next_housekeeping = self.app.now() + HOUSEKEEPING_EVERY;
+            }
             let ran = match self.run_due().await {
                 Ok(ran) => ran,
                 Err(error) => {
@@ -249,6 +272,12 @@ impl Worker {
                 return Attempt { record: None, result: Err((Some(retry_at), error.to_string())) };
             }
         };
+        // The rules may have tightened since the webhook was saved.
+        if let Some(problem) =
+            crate::webhooks::url_problem(&webhook.url, self.app.settings().webhooks.allow_private_targets)
+        {
+            return Attempt { record: None, result: Err((None, format!("webhook {}: {problem}", webhook.id))) };
+        }
         let now = self.app.now();
         let signature = signature_header(&webhook.signing_secrets(now), &delivery.body, now);
         let started = Instant::now();

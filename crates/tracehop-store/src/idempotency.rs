@@ -13,7 +13,17 @@ pub enum Claim {
     /// Another request with this key is still being handled.
     InProgress { request_hash: String },
     /// A request with this key finished with this response.
-    Completed { request_hash: String, status: u16, content_type: String, body: String },
+    Completed { request_hash: String, status: u16, content_type: String, location: Option<String>, body: String },
+}
+
+/// The parts of a response a replay gives back.
+#[derive(Debug, Clone, Copy)]
+pub struct KeptResponse<'a> {
+    pub status: u16,
+    pub content_type: &'a str,
+    /// The `Location` header of a `201 Created`.
+    pub location: Option<&'a str>,
+    pub body: &'a str,
 }
 
 impl Store {
@@ -57,7 +67,7 @@ impl Store {
             return Ok(Claim::Reserved);
         }
         let row = with_read!(self, pool => {
-            let row = sqlx::query("SELECT request_hash, status, content_type, body FROM idempotency_keys WHERE principal = $1 AND idempotency_key = $2")
+            let row = sqlx::query("SELECT request_hash, status, content_type, location, body FROM idempotency_keys WHERE principal = $1 AND idempotency_key = $2")
                 .bind(principal).bind(key)
                 .fetch_one(pool)
                 .await?;
@@ -66,16 +76,18 @@ impl Store {
                 row.try_get::<Option<i64>, _>(1)?,
                 row.try_get::<Option<String>, _>(2)?,
                 row.try_get::<Option<String>, _>(3)?,
+                row.try_get::<Option<String>, _>(4)?,
             ))
         })?;
         Ok(match row {
-            (request_hash, Some(status), content_type, body) => Claim::Completed {
+            (request_hash, Some(status), content_type, location, body) => Claim::Completed {
                 request_hash,
                 status: u16::try_from(status).unwrap_or(500),
                 content_type: content_type.unwrap_or_default(),
+                location,
                 body: body.unwrap_or_default(),
             },
-            (request_hash, None, _, _) => Claim::InProgress { request_hash },
+            (request_hash, None, ..) => Claim::InProgress { request_hash },
         })
     }
 
@@ -84,18 +96,18 @@ impl Store {
         &self,
         principal: &str,
         key: &str,
-        status: u16,
-        content_type: &str,
-        body: &str,
+        response: &KeptResponse<'_>,
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
         with_tx!(tx, conn => {
             sqlx::query(
-                "UPDATE idempotency_keys SET status = $3, content_type = $4, body = $5, completed_at_us = $6
+                "UPDATE idempotency_keys SET status = $3, content_type = $4, location = $5, body = $6,
+                     completed_at_us = $7
                  WHERE principal = $1 AND idempotency_key = $2",
             )
-            .bind(principal).bind(key).bind(i64::from(status)).bind(content_type).bind(body).bind(micros(now))
+            .bind(principal).bind(key).bind(i64::from(response.status)).bind(response.content_type)
+            .bind(response.location).bind(response.body).bind(micros(now))
             .execute(conn)
             .await
             .map(|r| r.rows_affected())

@@ -229,9 +229,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// Starts at `start` with default settings.
+    /// Starts at `start` with default settings, except that webhooks may reach the local
+    /// receivers the tests run.
     pub async fn start(start: Timestamp) -> Self {
-        Self::with_settings(start, Settings::default()).await
+        let mut settings = Settings::default();
+        settings.webhooks.allow_private_targets = true;
+        Self::with_settings(start, settings).await
     }
 
     pub async fn with_settings(start: Timestamp, settings: Settings) -> Self {

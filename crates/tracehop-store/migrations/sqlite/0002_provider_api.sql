@@ -25,6 +25,7 @@ CREATE TABLE idempotency_keys (
     status          BIGINT,
     content_type    TEXT,
     body            TEXT,
+    location        TEXT,
     created_at_us   BIGINT NOT NULL,
     completed_at_us BIGINT,
     PRIMARY KEY (principal, idempotency_key)

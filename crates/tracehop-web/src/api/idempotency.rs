@@ -1,5 +1,6 @@
 //! `Idempotency-Key` on every POST: the same key and body get the first response again; the same
-//! key with another body is refused. Responses other than server errors are kept for a day.
+//! key with another body is refused. Responses other than server errors (status, type, `Location`
+//! and body) are kept for a day; the worker forgets older keys.
 //! Uploads in other content types are left to their own idempotency (external ids, RMD numbers).
 
 use axum::body::{Body, to_bytes};
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use jiff::SignedDuration;
 use sha2::{Digest, Sha256};
 use tracehop_app::tokens::Caller;
-use tracehop_store::idempotency::Claim;
+use tracehop_store::idempotency::{Claim, KeptResponse};
 
 use super::problem::ApiError;
 use crate::AppState;
@@ -72,10 +73,13 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
         {
             reused()
         }
-        Claim::Completed { status, content_type, body, .. } => {
+        Claim::Completed { status, content_type, location, body, .. } => {
             let mut response = (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body).into_response();
             if let Ok(value) = HeaderValue::from_str(&content_type) {
                 response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            if let Some(value) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+                response.headers_mut().insert(header::LOCATION, value);
             }
             response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
             response
@@ -104,10 +108,9 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
                 .unwrap_or("application/json")
                 .to_owned();
             let text = String::from_utf8_lossy(&bytes).into_owned();
-            if let Err(error) = store
-                .complete_idempotency_key(&principal, &key, status.as_u16(), &content_type, &text, state.app.now())
-                .await
-            {
+            let location = parts.headers.get(header::LOCATION).and_then(|v| v.to_str().ok());
+            let kept = KeptResponse { status: status.as_u16(), content_type: &content_type, location, body: &text };
+            if let Err(error) = store.complete_idempotency_key(&principal, &key, &kept, state.app.now()).await {
                 tracing::warn!(%error, "could not keep an idempotent response");
             }
             Response::from_parts(parts, Body::from(bytes))

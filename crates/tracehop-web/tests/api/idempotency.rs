@@ -1,6 +1,7 @@
 //! `Idempotency-Key` on POST: a retry with the same key and body gets the first response again
 //! and changes nothing; the same key with another body is refused; keys belong to one token.
 
+use jiff::SignedDuration;
 use serde_json::{Value, json};
 use tracehop_app::tokens::Scope;
 use tracehop_core::provider::ProviderId;
@@ -11,12 +12,14 @@ use crate::support::{
     start_traceback, upstream_answer,
 };
 
-/// A response as a client sees it: status, `idempotent-replayed`, content type and body bytes.
+/// A response as a client sees it: status, `idempotent-replayed`, content type, `Location` and
+/// body bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Seen {
     status: u16,
     replayed: bool,
     content_type: String,
+    location: Option<String>,
     body: String,
 }
 
@@ -30,7 +33,8 @@ async fn send(t: &TestApp, token: &str, path: &str, key: &str, body: &Value) -> 
         Some(other) => panic!("idempotent-replayed: {other}"),
     };
     let content_type = header("content-type").unwrap_or_default();
-    Seen { status: response.status().as_u16(), replayed, content_type, body: response.text().await.unwrap() }
+    let location = header("location");
+    Seen { status: response.status().as_u16(), replayed, content_type, location, body: response.text().await.unwrap() }
 }
 
 fn count(types: &[String], kind: &str) -> usize {
@@ -140,6 +144,22 @@ async fn the_same_key_with_another_request_is_422() {
 }
 
 #[tokio::test]
+async fn keys_are_forgotten_after_a_day() {
+    let Setup { t, terminating, id, .. } = setup().await;
+    let path = format!("/api/v1/provider/tracebacks/{id}/hops/0/comments");
+    let first = send(&t, &terminating, &path, "comment-1", &json!({"text": "looking into it"})).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    t.clock.advance(SignedDuration::from_hours(23));
+    assert_eq!(t.worker.housekeeping().await.unwrap(), 0, "kept for a day");
+    let within = send(&t, &terminating, &path, "comment-1", &json!({"text": "found it"})).await;
+    assert_eq!(within.status, 422, "{}", within.body);
+    t.clock.advance(SignedDuration::from_hours(2));
+    assert_eq!(t.worker.housekeeping().await.unwrap(), 1);
+    let after = send(&t, &terminating, &path, "comment-1", &json!({"text": "found it"})).await;
+    assert_eq!((after.status, after.replayed), (200, false), "a new request: {}", after.body);
+}
+
+#[tokio::test]
 async fn keys_belong_to_one_token() {
     let Setup { t, staff, terminating, id } = setup().await;
     let path = answer_path(&id, 0);
@@ -179,6 +199,9 @@ async fn a_retried_start_creates_one_traceback() {
     let body = start_body(&t, "terminating").await;
     let first = send(&t, &staff, "/api/v1/tracebacks", "start-0001", &body).await;
     assert_eq!((first.status, first.replayed), (201, false), "{}", first.body);
+    let created: Value = serde_json::from_str(&first.body).unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(first.location, Some(format!("/api/v1/tracebacks/{id}")), "the replay below must carry it too");
     let again = send(&t, &staff, "/api/v1/tracebacks", "start-0001", &body).await;
     assert_eq!(again, Seen { replayed: true, ..first.clone() });
     let list = expect_json(t.get(&staff, "/api/v1/tracebacks").await, 200).await;

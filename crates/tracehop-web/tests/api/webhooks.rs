@@ -4,6 +4,7 @@
 
 use jiff::SignedDuration;
 use serde_json::{Value, json};
+use tracehop_app::Settings;
 use tracehop_app::notify::verify_signature;
 use tracehop_app::tokens::Scope;
 use tracehop_core::provider::ProviderId;
@@ -373,11 +374,25 @@ async fn another_provider_can_neither_see_nor_change_a_webhook() {
 }
 
 #[tokio::test]
-async fn registration_refuses_plain_http_to_remote_hosts_and_unknown_event_types() {
-    let Setup { t, terminating, .. } = setup().await;
+async fn registration_refuses_non_public_targets_plain_http_and_unknown_event_types() {
+    // Production settings: webhooks may not reach into the platform's own network.
+    let t = TestApp::with_settings(at(MONDAY_10AM_NY), Settings::default()).await;
+    let provider = t.provider("terminating", "US", &[]).await;
+    let terminating = t.provider_token(&provider, PROVIDER_SCOPES).await;
     let (t, terminating) = (&t, terminating.as_str());
     let post = |body: Value| async move { t.post(terminating, "/api/v1/webhooks", &body).await };
-    for url in ["http://hooks.example.com/tracehop", "ftp://127.0.0.1/hook", "not a url", "http://10.0.0.8/hook"] {
+    for url in [
+        "http://hooks.example.com/tracehop",
+        "ftp://127.0.0.1/hook",
+        "not a url",
+        "http://10.0.0.8/hook",
+        "https://10.0.0.8/hook",
+        "https://127.0.0.1:9/hook",
+        "https://localhost:9/hook",
+        "https://[::1]:9/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://db.internal/hook",
+    ] {
         let problem = expect_invalid(post(json!({"url": url, "event_types": ["hop.requested"]})).await, "url").await;
         assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
     }
@@ -389,17 +404,12 @@ async fn registration_refuses_plain_http_to_remote_hosts_and_unknown_event_types
     assert!(problem["errors"][0]["message"].as_str().unwrap().contains("hop.exploded"), "{problem}");
     expect_invalid(post(json!({"url": "https://hooks.example.com/t", "event_types": []})).await, "event_types").await;
     expect_invalid(post(json!({"event_types": ["hop.requested"]})).await, "url").await;
-    // https anywhere, and http on loopback for development, are accepted.
-    for url in [
-        "https://hooks.example.com/tracehop",
-        "http://127.0.0.1:9/hook",
-        "http://localhost:9/hook",
-        "http://[::1]:9/hook",
-    ] {
+    // https to public hosts is accepted.
+    for url in ["https://hooks.example.com/tracehop", "https://93.184.215.14:8443/hook"] {
         expect_json(post(json!({"url": url, "event_types": ["*"]})).await, 201).await;
     }
     let listed = expect_json(t.get(terminating, "/api/v1/webhooks").await, 200).await;
-    assert_eq!(listed.as_array().unwrap().len(), 4, "the refused ones were not kept: {listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 2, "the refused ones were not kept: {listed}");
     // Updates are checked the same way.
     let id = listed[0]["id"].as_str().unwrap();
     let patched = t
@@ -411,4 +421,13 @@ async fn registration_refuses_plain_http_to_remote_hosts_and_unknown_event_types
         .await
         .unwrap();
     expect_invalid(patched, "event_types").await;
+    let moved = t
+        .http
+        .patch(t.url(&format!("/api/v1/webhooks/{id}")))
+        .bearer_auth(terminating)
+        .json(&json!({"url": "https://192.168.0.10/hook"}))
+        .send()
+        .await
+        .unwrap();
+    expect_invalid(moved, "url").await;
 }

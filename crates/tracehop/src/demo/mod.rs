@@ -77,6 +77,8 @@ pub async fn run(config: &Config, dir: &Path, port: u16, fresh: bool) -> anyhow:
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut settings = config.policy.clone();
     settings.public_url = format!("http://127.0.0.1:{port}");
+    // The demo serves on loopback only; let its webhooks reach receivers on this machine.
+    settings.webhooks.allow_private_targets = true;
     // Recordings uploaded to the demo stay with its database, in DIR, unless S3 is configured.
     let mut recordings = config.recordings.clone();
     if recordings.backend == "local" {
