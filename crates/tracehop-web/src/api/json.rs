@@ -173,10 +173,24 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Self(value))
-            .map_err(|e| ApiError::invalid("query", e.body_text()))
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize::<_, T>(deserializer).map(Self).map_err(|error| {
+            let path = error.path().to_string();
+            let message = error.into_inner().to_string();
+            // Unknown and missing parameters are named in serde's message, not in the path.
+            let field = match path.as_str() {
+                "" | "." | "?" => quoted_name(&message).unwrap_or("query").to_owned(),
+                _ => path,
+            };
+            ApiError::invalid(field, message)
+        })
     }
+}
+
+/// The name serde quotes in messages such as "unknown field `colour`, expected …".
+fn quoted_name(message: &str) -> Option<&str> {
+    let (_, rest) = message.split_once('`')?;
+    rest.split_once('`').map(|(name, _)| name)
 }
