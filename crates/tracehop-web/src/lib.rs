@@ -9,12 +9,14 @@ pub mod testing;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::MatchedPath;
 use axum::http::Request;
 use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracehop_app::App;
 
@@ -26,11 +28,22 @@ pub struct AppState {
     pub app: App,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<api::RateLimiter>,
+    /// How long a request body may send nothing before the request is cut off: a stalled
+    /// upload ends (keeping the rows it delivered) instead of holding a connection forever.
+    pub body_idle_timeout: Duration,
 }
+
+/// The default of [`AppState::body_idle_timeout`].
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl AppState {
     pub fn new(app: App) -> Self {
-        Self { app, metrics: Arc::new(Metrics::new()), limiter: Arc::new(api::RateLimiter::default()) }
+        Self {
+            app,
+            metrics: Arc::new(Metrics::new()),
+            limiter: Arc::new(api::RateLimiter::default()),
+            body_idle_timeout: BODY_IDLE_TIMEOUT,
+        }
     }
 }
 
@@ -58,6 +71,7 @@ pub fn router(state: AppState) -> Router {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
             tracing::info_span!("request", method = %request.method(), route, request_id = id)
         }))
+        .layer(RequestBodyTimeoutLayer::new(state.body_idle_timeout))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)

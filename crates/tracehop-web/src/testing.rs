@@ -238,6 +238,15 @@ impl TestApp {
     }
 
     pub async fn with_settings(start: Timestamp, settings: Settings) -> Self {
+        Self::with_body_idle_timeout(start, settings, crate::BODY_IDLE_TIMEOUT).await
+    }
+
+    /// Like [`TestApp::with_settings`], cutting off request bodies idle for `body_idle_timeout`.
+    pub async fn with_body_idle_timeout(
+        start: Timestamp,
+        settings: Settings,
+        body_idle_timeout: std::time::Duration,
+    ) -> Self {
         let db = TestDatabase::new().await;
         let store = db.store().await;
         let clock = Arc::new(ManualClock::new(start));
@@ -254,7 +263,7 @@ impl TestApp {
         let app = App::with_mailer(store, clock.clone(), settings, mailer);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind server");
         let address = listener.local_addr().unwrap();
-        let state = AppState::new(app.clone());
+        let state = AppState { body_idle_timeout, ..AppState::new(app.clone()) };
         tokio::spawn(async move { crate::serve(listener, state, std::future::pending()).await.ok() });
         let worker = Worker::new(app.clone(), "test-worker");
         Self { app, clock, worker, base: format!("http://{address}"), http: reqwest::Client::new(), smtp, db, address }

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tracehop_app::principal::StaffRole;
 use tracehop_app::recordings::{Recordings, RecordingsConfig};
 use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
-use tracehop_app::{AppError, Principal};
+use tracehop_app::{AppError, Principal, Settings};
 use tracehop_core::intake::SourceKind;
 use tracehop_web::testing::TestApp;
 
@@ -49,7 +49,10 @@ async fn submitter_token(t: &TestApp, submitter: &str, scopes: &[Scope]) -> Stri
 }
 
 async fn setup() -> Setup {
-    let t = TestApp::start(at(MONDAY_10AM_NY)).await;
+    setup_on(TestApp::start(at(MONDAY_10AM_NY)).await).await
+}
+
+async fn setup_on(t: TestApp) -> Setup {
     for (id, name) in [("acme", "Acme Call Analytics"), ("globex", "Globex Robocall Labs")] {
         t.app.create_submitter(&operator(), id, name, SourceKind::AnalyticsProvider, None).await.unwrap();
     }
@@ -504,6 +507,22 @@ async fn an_upload_that_breaks_off_keeps_every_accepted_row() {
     assert_eq!(t.app.store().count_incidents(Some("acme")).await.unwrap(), 7_000);
     let truncated = expect_json(t.get(&staff, "/api/v1/incidents?external_id=S-999999").await, 200).await;
     assert_eq!(truncated["items"], json!([]), "the cut-off row was not stored");
+}
+
+#[tokio::test]
+async fn a_stalled_upload_is_cut_off_and_keeps_the_rows_it_delivered() {
+    let t = TestApp::with_body_idle_timeout(at(MONDAY_10AM_NY), Settings::default(), Duration::from_millis(700)).await;
+    let Setup { t, acme, .. } = setup_on(t).await;
+    let (sender, response) = streamed_import(&t, &acme);
+    let rows: String = (0..300).map(stream_row).collect();
+    sender.send(Ok(Bytes::from(format!("{STREAM_HEADER}{rows}")))).await.unwrap();
+    // The client goes quiet without ending its body; the server does not wait for ever.
+    let response = tokio::time::timeout(Duration::from_secs(30), response).await.expect("the server answered");
+    let summary = expect_json(response.unwrap().unwrap(), 200).await;
+    assert_eq!(summary["accepted"].as_u64(), Some(300), "{summary}");
+    assert!(summary["interrupted"].as_str().is_some_and(|why| why.contains("broke off")), "{summary}");
+    assert_eq!(t.app.store().count_incidents(Some("acme")).await.unwrap(), 300);
+    drop(sender);
 }
 
 /// Bytes that look like audio to nobody but are different each time.
