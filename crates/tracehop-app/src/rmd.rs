@@ -181,11 +181,39 @@ fn frn(text: &str) -> Option<String> {
 }
 
 /// Reads one record: the reasons a row fails are exactly those of PRV-4's import.
-fn read_row(line: u64, fields: &[String]) -> Result<RmdRow, String> {
-    if fields.len() != COLUMNS.len() {
-        return Err(format!("expected {} columns, found {}", COLUMNS.len(), fields.len()));
+/// Where each of [`COLUMNS`] is in the file: exports have changed their column order before,
+/// so columns are found by name; columns the platform does not use are skipped.
+struct Layout {
+    positions: [usize; COLUMNS.len()],
+    width: usize,
+}
+
+impl Layout {
+    fn of(header: &[String]) -> Result<Self, String> {
+        let mut positions = [0; COLUMNS.len()];
+        let mut missing = Vec::new();
+        for (slot, column) in positions.iter_mut().zip(COLUMNS) {
+            let mut found = header.iter().enumerate().filter(|(_, h)| *h == column).map(|(i, _)| i);
+            match (found.next(), found.next()) {
+                (Some(at), None) => *slot = at,
+                (Some(_), Some(_)) => return Err(format!("the header names {column} twice")),
+                (None, _) => missing.push(column),
+            }
+        }
+        if missing.is_empty() {
+            Ok(Self { positions, width: header.len() })
+        } else {
+            Err(format!("the header lacks {}", missing.join(", ")))
+        }
     }
-    let field = |name: &str| COLUMNS.iter().position(|c| *c == name).map_or("", |i| fields[i].as_str());
+}
+
+fn read_row(line: u64, fields: &[String], layout: &Layout) -> Result<RmdRow, String> {
+    if fields.len() != layout.width {
+        return Err(format!("expected {} columns, found {}", layout.width, fields.len()));
+    }
+    let field =
+        |name: &str| COLUMNS.iter().position(|c| *c == name).map_or("", |i| fields[layout.positions[i]].as_str());
     let rmd = meaningful(field("number")).ok_or("no RMD number")?.to_ascii_uppercase();
     let foreign = yes_no(field("foreign_voice_provider")).ok_or_else(|| {
         format!("foreign_voice_provider {:?} is neither Yes nor No", field("foreign_voice_provider").trim())
@@ -254,17 +282,11 @@ fn read_rows(bytes: &[u8]) -> AppResult<Vec<Result<RmdRow, RowError>>> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(bytes);
     let header: Vec<String> =
         reader.byte_headers().map_err(|e| AppError::invalid("file", e.to_string()))?.iter().map(decode).collect();
-    let header: Vec<String> =
-        header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()).collect();
-    if header != COLUMNS {
-        let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| !header.iter().any(|h| h == c)).collect();
-        let message = if missing.is_empty() {
-            format!("the header must be the export's {} columns in order", COLUMNS.len())
-        } else {
-            format!("the header lacks {}", missing.join(", "))
-        };
-        return Err(AppError::invalid("file", format!("line 1: {message}")));
-    }
+    let header: Vec<String> = header
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase().replace([' ', '-'], "_"))
+        .collect();
+    let layout = Layout::of(&header).map_err(|message| AppError::invalid("file", format!("line 1: {message}")))?;
     // The file's own line numbers: a quoted field may hold line breaks, which the CSV reader's
     // record count does not see. Counted onwards from the previous record, records being in order.
     let mut counted = (0_usize, 1_u64);
@@ -291,7 +313,7 @@ fn read_rows(bytes: &[u8]) -> AppResult<Vec<Result<RmdRow, RowError>>> {
             Ok(true) => {
                 let line = line_of(record.position().map_or(start, csv::Position::byte));
                 let fields: Vec<String> = record.iter().map(decode).collect();
-                rows.push(read_row(line, &fields).map_err(|message| RowError { line, message }));
+                rows.push(read_row(line, &fields, &layout).map_err(|message| RowError { line, message }));
             }
             Err(error) => {
                 let line = line_of(error.position().map_or(start, csv::Position::byte));
@@ -485,5 +507,30 @@ mod line_tests {
         let rows = read_rows(text.as_bytes()).unwrap();
         assert!(rows[0].is_ok(), "{:?}", rows[0]);
         assert_eq!(rows[1].as_ref().unwrap_err().line, 4);
+    }
+
+    #[test]
+    fn columns_are_found_by_name_in_any_order_beside_unused_ones() {
+        let good: Vec<&str> =
+            "RMD0000001,0031000001,Acme Voice,1 Main,Yes,Canada,,,,Ann,,,,,,,Partial,Yes,No,No,2025-01-01,"
+                .split(',')
+                .collect();
+        let mut header: Vec<&str> = COLUMNS.iter().rev().copied().collect();
+        header.insert(3, "sys_id");
+        header[0] = " Filing URL";
+        let mut row: Vec<&str> = good.iter().rev().copied().collect();
+        row.insert(3, "a1b2");
+        let text = format!("{}\n{}\n{}\n", header.join(","), row.join(","), good.join(","));
+        let rows = read_rows(text.as_bytes()).unwrap();
+        let first = rows[0].as_ref().unwrap();
+        assert_eq!((first.rmd.as_str(), first.foreign), ("RMD0000001", true));
+        assert_eq!(rows[1].as_ref().unwrap_err().message, "expected 23 columns, found 22");
+
+        let lacking = COLUMNS[1..].join(",");
+        let error = read_rows(format!("{lacking}\n").as_bytes()).err().unwrap().to_string();
+        assert!(error.contains("lacks number"), "{error}");
+        let twice = format!("{},number\n", COLUMNS.join(","));
+        let error = read_rows(twice.as_bytes()).err().unwrap().to_string();
+        assert!(error.contains("number twice"), "{error}");
     }
 }
