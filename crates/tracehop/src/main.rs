@@ -16,7 +16,7 @@ mod token;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 use crate::config::Config;
 
@@ -127,6 +127,7 @@ enum ImportCommand {
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Issue a token and print it once.
+    #[command(group(ArgGroup::new("owner").required(true).args(["provider", "submitter", "staff_role"])))]
     Create {
         #[command(flatten)]
         database: DatabaseArg,
@@ -134,8 +135,11 @@ enum TokenCommand {
         #[arg(long)]
         name: String,
         /// The provider the token acts for.
-        #[arg(long, conflicts_with = "staff_role", required_unless_present = "staff_role")]
+        #[arg(long)]
         provider: Option<String>,
+        /// The submitter (analytics provider, agency, organisation) the token acts for.
+        #[arg(long)]
+        submitter: Option<String>,
         /// A staff machine user: admin or analyst.
         #[arg(long)]
         staff_role: Option<String>,
@@ -251,11 +255,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             import_rmd::run(&app, &file, &mut std::io::stdout().lock()).await?;
         }
         Commands::Token {
-            command: TokenCommand::Create { database, name, provider, staff_role, scopes, expires_in_days },
+            command: TokenCommand::Create { database, name, provider, submitter, staff_role, scopes, expires_in_days },
         } => {
             let config = load_config(cli.config.as_ref(), &database)?;
             let app = serve::open_app(&config).await?;
-            let token = token::create(&app, name, provider, staff_role, &scopes, expires_in_days).await?;
+            let owner = token::owner(provider, submitter, staff_role.as_deref())?;
+            let token = token::create(&app, name, owner, &scopes, expires_in_days).await?;
             println!("{token}");
         }
         Commands::Bench {

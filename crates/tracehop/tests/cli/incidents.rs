@@ -175,6 +175,33 @@ async fn serve_keeps_recordings_in_the_configured_directory() {
         .unwrap();
     assert_eq!(created.status().as_u16(), 201);
     let id = created.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    // The submitter's own systems get a token of their own, and submit for themselves.
+    let issue = |submitter: &str| {
+        run(&[
+            "token",
+            "create",
+            "--database-url",
+            &url,
+            "--name",
+            "acme systems",
+            "--submitter",
+            submitter,
+            "--scopes",
+            "incidents:submit",
+        ])
+    };
+    let refused = issue("nobody");
+    assert!(!refused.status.success(), "no submitter nobody");
+    let acme = issue("acme");
+    assert!(acme.status.success(), "{}", String::from_utf8_lossy(&acme.stderr));
+    let acme = String::from_utf8_lossy(&acme.stdout).trim().to_owned();
+    let own = serde_json::json!({"external_id": "R-2", "calling": "2025550123", "called": "3125550199",
+                                 "call_time": "2026-03-01T18:22:05Z"});
+    let submitted =
+        client.post(format!("{}/api/v1/incidents", server.base)).bearer_auth(&acme).json(&own).send().await.unwrap();
+    assert_eq!(submitted.status().as_u16(), 201);
+    assert_eq!(submitted.json::<serde_json::Value>().await.unwrap()["submitter_id"], "acme");
     let put = |body: Vec<u8>| {
         client
             .put(format!("{}/api/v1/incidents/{id}/recording", server.base))
