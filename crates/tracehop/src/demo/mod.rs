@@ -218,6 +218,14 @@ struct Intake {
     campaigns: BTreeMap<&'static str, String>,
 }
 
+/// A campaign's id from its name, e.g. `medicare-card-renewal`: short enough to type in an
+/// incident file.
+fn slug(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    words.join("-")
+}
+
 /// Submitters, campaign labels and campaigns, through the intake services.
 async fn save_intake(app: &App, staff: &Principal) -> anyhow::Result<Intake> {
     for (id, name, kind) in SUBMITTERS {
@@ -227,7 +235,7 @@ async fn save_intake(app: &App, staff: &Principal) -> anyhow::Result<Intake> {
     for (label, names) in CAMPAIGN_LABELS {
         let label = app.create_label(staff, label, None).await?;
         for name in *names {
-            let campaign = app.create_campaign(staff, None, name, None, Some(label.id.clone())).await?;
+            let campaign = app.create_campaign(staff, Some(&slug(name)), name, None, Some(label.id.clone())).await?;
             campaigns.insert(*name, campaign.id);
         }
     }

@@ -50,6 +50,10 @@ async fn the_demo_serves_and_its_log_verifies() {
         .filter_map(serde_json::Value::as_i64)
         .sum();
     assert_eq!(usize::try_from(counted).unwrap(), count("started"), "every traceback is in a campaign");
+    // Demo campaigns have ids an incident file can name.
+    let medicare: serde_json::Value =
+        get("/api/v1/campaigns/medicare-card-renewal").await.unwrap().json().await.unwrap();
+    assert_eq!(medicare["name"], "Medicare card renewal", "{medicare}");
     let foreign: serde_json::Value =
         get("/api/v1/tracebacks?category=foreign_law_enforcement").await.unwrap().json().await.unwrap();
     assert!(!foreign["items"].as_array().unwrap().is_empty(), "a foreign law-enforcement request");
