@@ -1016,12 +1016,12 @@ fn header_columns(header: &csv::ByteRecord) -> AppResult<Vec<usize>> {
 // ---- the application service -----------------------------------------------------------------
 
 impl App {
-    /// The submitter the caller submits for: a submitter for itself; staff for the one named.
     /// The campaigns an incident may name.
     async fn campaign_ids(&self) -> AppResult<HashSet<String>> {
         Ok(self.store().campaigns(None).await?.into_iter().map(|c| c.id).collect())
     }
 
+    /// The submitter the caller submits for: a submitter for itself; staff for the one named.
     async fn submitter_for(&self, by: &Principal, named: Option<&str>) -> AppResult<String> {
         match by {
             Principal::Submitter { submitter, .. } => match named {

@@ -180,7 +180,6 @@ fn frn(text: &str) -> Option<String> {
     (!digits.is_empty()).then(|| IdentifierKind::Frn.normalise(&digits))
 }
 
-/// Reads one record: the reasons a row fails are exactly those of PRV-4's import.
 /// Where each of [`COLUMNS`] is in the file: exports have changed their column order before,
 /// so columns are found by name; columns the platform does not use are skipped.
 struct Layout {
@@ -208,6 +207,7 @@ impl Layout {
     }
 }
 
+/// Reads one record: the reasons a row fails are exactly those of PRV-4's import.
 fn read_row(line: u64, fields: &[String], layout: &Layout) -> Result<RmdRow, String> {
     if fields.len() != layout.width {
         return Err(format!("expected {} columns, found {}", layout.width, fields.len()));

@@ -62,6 +62,25 @@ async fn setup_on(t: TestApp) -> Setup {
     Setup { t, staff, acme, globex }
 }
 
+/// A request with a body that is not JSON (an upload).
+async fn upload(
+    t: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    t.http
+        .request(method, t.url(path))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn import(
     t: &TestApp,
     token: &str,
@@ -69,14 +88,7 @@ async fn import(
     content_type: &str,
     body: impl Into<reqwest::Body>,
 ) -> reqwest::Response {
-    t.http
-        .post(t.url(&format!("/api/v1/incidents/import{query}")))
-        .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    upload(t, reqwest::Method::POST, &format!("/api/v1/incidents/import{query}"), token, content_type, body).await
 }
 
 /// A submitter's incidents as staff list them, by external id.
@@ -537,14 +549,7 @@ async fn put_recording(
     content_type: &str,
     body: impl Into<reqwest::Body>,
 ) -> reqwest::Response {
-    t.http
-        .put(t.url(&format!("/api/v1/incidents/{id}/recording")))
-        .bearer_auth(token)
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    upload(t, reqwest::Method::PUT, &format!("/api/v1/incidents/{id}/recording"), token, content_type, body).await
 }
 
 async fn one_incident(t: &TestApp, token: &str) -> String {

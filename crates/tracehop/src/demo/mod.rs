@@ -80,9 +80,10 @@ pub async fn run(config: &Config, dir: &Path, port: u16, fresh: bool) -> anyhow:
     // The demo serves on loopback only; let its webhooks reach receivers on this machine.
     settings.webhooks.allow_private_targets = true;
     // Recordings uploaded to the demo stay with its database, in DIR, unless S3 is configured.
+    let local_recordings = (config.recordings.backend == "local").then(|| dir.join("recordings"));
     let mut recordings = config.recordings.clone();
-    if recordings.backend == "local" {
-        recordings.directory = dir.join("recordings");
+    if let Some(directory) = &local_recordings {
+        recordings.directory.clone_from(directory);
     }
     let recordings = Recordings::from_config(&recordings).map_err(|e| anyhow::anyhow!(e))?;
     let app = App::with_mailer(store, clock, settings, mailer).with_recordings(recordings);
@@ -91,8 +92,8 @@ pub async fn run(config: &Config, dir: &Path, port: u16, fresh: bool) -> anyhow:
         println!("tracehop demo: {summary}");
         println!("  database: {url}");
         println!("  outgoing mail: {}", dir.join("mail").display());
-        if config.recordings.backend == "local" {
-            println!("  recordings: {}", dir.join("recordings").display());
+        if let Some(directory) = &local_recordings {
+            println!("  recordings: {}", directory.display());
         }
         println!("  demo accounts and API tokens (fictional, for this machine only):");
         print!("{accounts}");
