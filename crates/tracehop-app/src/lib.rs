@@ -3,25 +3,14 @@
 //! (capability handles per principal); and the workers that fire deadlines and deliver
 //! notifications.
 
-pub mod accounts;
-pub mod campaigns;
-pub mod candidates;
+pub mod access;
 pub mod clock;
 pub mod directory;
-mod email;
 pub mod error;
-pub mod incidents;
-pub mod jobs;
-pub mod mail;
+pub mod intake;
 pub mod notify;
-pub mod principal;
-pub mod recordings;
-pub mod rmd;
 pub mod settings;
-pub mod submitters;
-pub mod tokens;
 pub mod traceback;
-pub mod webhooks;
 pub mod worker;
 
 use std::sync::Arc;
@@ -29,10 +18,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use tracehop_store::Store;
 
+pub use access::principal::{Principal, ProviderHandle, StaffHandle};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, AppResult};
-pub use mail::Mailer;
-pub use principal::{Principal, ProviderHandle, StaffHandle};
+pub use notify::mail::Mailer;
 pub use settings::Settings;
 
 /// Chooses rustls's ring provider for every TLS client in the process (webhooks, mail, the
@@ -54,9 +43,9 @@ struct Inner {
     settings: Settings,
     mailer: Mailer,
     http: reqwest::Client,
-    tokens: tokens::TokenCache,
+    tokens: access::tokens::TokenCache,
     /// Where voicemails and recordings of incidents go (INC-3).
-    recordings: recordings::Recordings,
+    recordings: intake::recordings::Recordings,
 }
 
 impl App {
@@ -75,18 +64,18 @@ impl App {
             .user_agent(concat!("tracehop/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none());
         if !settings.webhooks.allow_private_targets {
-            http = http.dns_resolver(Arc::new(webhooks::PublicAddressesOnly));
+            http = http.dns_resolver(Arc::new(notify::webhooks::PublicAddressesOnly));
         }
         let http = http.build().unwrap_or_else(|_| reqwest::Client::new());
-        let recordings = recordings::Recordings::in_memory();
-        let tokens = tokens::TokenCache::default();
+        let recordings = intake::recordings::Recordings::in_memory();
+        let tokens = access::tokens::TokenCache::default();
         Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings }) }
     }
 
     /// The same application with recordings kept in `recordings` (a configured directory or
     /// bucket) instead of memory.
     #[must_use]
-    pub fn with_recordings(self, recordings: recordings::Recordings) -> Self {
+    pub fn with_recordings(self, recordings: intake::recordings::Recordings) -> Self {
         let Inner { store, clock, settings, mailer, http, .. } = &*self.inner;
         let (store, clock, settings, mailer, http) =
             (store.clone(), clock.clone(), settings.clone(), mailer.clone(), http.clone());
@@ -97,7 +86,7 @@ impl App {
                 settings,
                 mailer,
                 http,
-                tokens: tokens::TokenCache::default(),
+                tokens: access::tokens::TokenCache::default(),
                 recordings,
             }),
         }
@@ -119,7 +108,7 @@ impl App {
         &self.inner.http
     }
 
-    pub(crate) fn inner_tokens(&self) -> &tokens::TokenCache {
+    pub(crate) fn inner_tokens(&self) -> &access::tokens::TokenCache {
         &self.inner.tokens
     }
 

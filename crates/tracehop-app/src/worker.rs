@@ -13,8 +13,8 @@ use tracehop_core::traceback::command::Action;
 use tracehop_store::jobs::Job;
 use tracehop_store::webhooks::DeliveryRecord;
 
-use crate::jobs::{DEADLINE, REMINDER, TimerJob};
 use crate::notify::{EMAIL, EmailJob, WEBHOOK, WebhookJob, signature_header};
+use crate::traceback::timers::{DEADLINE, REMINDER, TimerJob};
 use crate::traceback::{JobLease, Request};
 use crate::{App, AppError, ManualClock};
 
@@ -274,7 +274,7 @@ impl Worker {
         };
         // The rules may have tightened since the webhook was saved.
         if let Some(problem) =
-            crate::webhooks::url_problem(&webhook.url, self.app.settings().webhooks.allow_private_targets)
+            crate::notify::webhooks::url_problem(&webhook.url, self.app.settings().webhooks.allow_private_targets)
         {
             return Attempt { record: None, result: Err((None, format!("webhook {}: {problem}", webhook.id))) };
         }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::bench::throwaway_database;
-use tracehop_app::incidents::ImportFormat;
-use tracehop_app::principal::StaffRole;
+use tracehop_app::access::principal::StaffRole;
+use tracehop_app::intake::incidents::ImportFormat;
 use tracehop_app::{App, Mailer, Principal, Settings, SystemClock};
 use tracehop_core::intake::SourceKind;
 use tracehop_store::{ConnectOptions, DatabaseUrl, Store};
@@ -222,7 +222,7 @@ async fn import(url: &DatabaseUrl, file: &Path, options: &IngestBench) -> anyhow
         let id = format!("bench-campaign-{campaign}");
         app.create_campaign(&staff, Some(&id), &format!("Bench campaign {campaign}"), None, None).await?;
     }
-    let timed = async || -> anyhow::Result<(Duration, tracehop_app::incidents::ImportSummary)> {
+    let timed = async || -> anyhow::Result<(Duration, tracehop_app::intake::incidents::ImportSummary)> {
         let input = std::fs::File::open(file)?;
         let started = Instant::now();
         let summary =

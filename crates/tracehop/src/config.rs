@@ -10,8 +10,8 @@ use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use tracehop_app::Settings;
-use tracehop_app::mail::MailConfig;
-use tracehop_app::recordings::RecordingsConfig;
+use tracehop_app::intake::recordings::RecordingsConfig;
+use tracehop_app::notify::mail::MailConfig;
 use tracehop_store::{ConnectOptions, DatabaseUrl};
 
 const PREFIX: &str = "TRACEHOP_";

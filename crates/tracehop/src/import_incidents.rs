@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use tracehop_app::incidents::ImportFormat;
-use tracehop_app::principal::StaffRole;
+use tracehop_app::access::principal::StaffRole;
+use tracehop_app::intake::incidents::ImportFormat;
 use tracehop_app::{App, Principal};
 
 /// Imports the file and prints each failed row, then a summary. Rows that fail are part of a

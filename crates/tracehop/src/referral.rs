@@ -2,7 +2,7 @@
 //! from a submitter, a candidate with its due diligence recorded, approved, then started — the
 //! same services staff use through the API.
 
-use tracehop_app::candidates::Referral;
+use tracehop_app::intake::candidates::Referral;
 use tracehop_core::intake::{DueDiligence, LegalBasis, Nature};
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::CallFacts;

@@ -44,8 +44,8 @@ pub async fn open_app(config: &Config) -> anyhow::Result<App> {
     let store = open_store(config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mailer = Mailer::from_config(&config.mail).map_err(|e| anyhow::anyhow!(e))?;
-    let recordings =
-        tracehop_app::recordings::Recordings::from_config(&config.recordings).map_err(|e| anyhow::anyhow!(e))?;
+    let recordings = tracehop_app::intake::recordings::Recordings::from_config(&config.recordings)
+        .map_err(|e| anyhow::anyhow!(e))?;
     Ok(App::with_mailer(store, clock, config.policy.clone(), mailer).with_recordings(recordings))
 }
 

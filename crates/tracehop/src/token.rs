@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use jiff::SignedDuration;
 use tracehop_app::App;
-use tracehop_app::principal::{Principal, StaffRole};
-use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
+use tracehop_app::access::principal::{Principal, StaffRole};
+use tracehop_app::access::tokens::{NewToken, Scope, TokenOwner};
 use tracehop_core::provider::ProviderId;
 
 /// Who a token acts for, from the command's options (exactly one of them is given).

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracehop_app::AppError;
-use tracehop_app::tokens::{Caller, Scope};
+use tracehop_app::access::tokens::{Caller, Scope};
 
 use super::problem::ApiError;
 use crate::AppState;

@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jiff::SignedDuration;
 use sha2::{Digest, Sha256};
-use tracehop_app::tokens::Caller;
+use tracehop_app::access::tokens::Caller;
 use tracehop_store::idempotency::{Claim, KeptResponse};
 
 use super::problem::ApiError;

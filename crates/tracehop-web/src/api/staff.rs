@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tracehop_app::tokens::Scope;
+use tracehop_app::access::tokens::Scope;
 use tracehop_app::traceback::{Executed, TracebackOrder};
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::command::Action;

@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
-use tracehop_app::tokens::Scope;
+use tracehop_app::access::tokens::Scope;
 use tracehop_core::intake::SourceKind;
 use tracehop_store::submitters::SubmitterRecord;
 use utoipa::ToSchema;

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::SignedDuration;
 use serde::Deserialize;
-use tracehop_app::tokens::Scope;
+use tracehop_app::access::tokens::Scope;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -3,7 +3,7 @@
 
 use jiff::SignedDuration;
 use serde_json::{Value, json};
-use tracehop_app::tokens::Scope;
+use tracehop_app::access::tokens::Scope;
 use tracehop_web::testing::{ReceivedMail, TestApp, WebhookReceiver};
 
 use crate::support::{

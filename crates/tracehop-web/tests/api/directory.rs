@@ -3,7 +3,7 @@
 //! import; a provider keeping its own contacts.
 
 use serde_json::{Value, json};
-use tracehop_app::tokens::Scope;
+use tracehop_app::access::tokens::Scope;
 use tracehop_web::testing::TestApp;
 
 use crate::support::{

@@ -2,7 +2,7 @@
 //! contacts with the deadlines, reminders, the deadline-elapsed notice, and closures.
 
 use jiff::SignedDuration;
-use tracehop_app::tokens::Scope;
+use tracehop_app::access::tokens::Scope;
 use tracehop_web::testing::{ReceivedMail, TestApp};
 
 use crate::support::{

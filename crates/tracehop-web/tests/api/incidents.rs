@@ -14,9 +14,9 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use tracehop_app::principal::StaffRole;
-use tracehop_app::recordings::{Recordings, RecordingsConfig};
-use tracehop_app::tokens::{NewToken, Scope, TokenOwner};
+use tracehop_app::access::principal::StaffRole;
+use tracehop_app::access::tokens::{NewToken, Scope, TokenOwner};
+use tracehop_app::intake::recordings::{Recordings, RecordingsConfig};
 use tracehop_app::{AppError, Principal, Settings};
 use tracehop_core::intake::SourceKind;
 use tracehop_web::testing::TestApp;
@@ -729,7 +729,7 @@ async fn recordings_go_to_an_s3_compatible_bucket_when_configured() {
     let too_big = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(recording(4097, 8)))]);
     assert!(matches!(
         app.upload_recording(&staff, &id, "audio/wav", None, too_big).await,
-        Err(tracehop_app::recordings::RecordingError::TooLarge { limit: 4096 })
+        Err(tracehop_app::intake::recordings::RecordingError::TooLarge { limit: 4096 })
     ));
     let mpeg = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from(recording(10, 9)))]);
     assert!(app.upload_recording(&staff, &id, "audio/mpeg", None, mpeg).await.is_err());
@@ -757,7 +757,7 @@ async fn the_documented_fields_are_the_fields_imports_take() {
         .keys()
         .map(String::as_str)
         .collect();
-    let mut fields = tracehop_app::incidents::FIELDS.to_vec();
+    let mut fields = tracehop_app::intake::incidents::FIELDS.to_vec();
     documented.sort_unstable();
     fields.sort_unstable();
     assert_eq!(documented, fields);

@@ -4,7 +4,7 @@
 //! law-enforcement requests stay a category of their own; campaigns count their tracebacks.
 
 use serde_json::{Value, json};
-use tracehop_app::tokens::Scope;
+use tracehop_app::access::tokens::Scope;
 use tracehop_web::testing::TestApp;
 
 use crate::support::{MONDAY_10AM_NY, at, expect_invalid, expect_json, expect_problem};

@@ -2,7 +2,7 @@
 //! candidate, staff vet and start it, and six providers answer with their own tokens.
 
 use serde_json::json;
-use tracehop_app::tokens::Scope;
+use tracehop_app::access::tokens::Scope;
 use tracehop_store::providers::IdentifierKind;
 use tracehop_web::testing::TestApp;
 

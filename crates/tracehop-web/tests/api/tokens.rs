@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use jiff::SignedDuration;
 use serde_json::{Value, json};
-use tracehop_app::tokens::Scope;
+use tracehop_app::access::tokens::Scope;
 use tracehop_web::testing::TestApp;
 
 use crate::support::{MONDAY_10AM_NY, at, expect_invalid, expect_json, expect_problem};

@@ -5,8 +5,8 @@
 use jiff::SignedDuration;
 use serde_json::{Value, json};
 use tracehop_app::Settings;
+use tracehop_app::access::tokens::Scope;
 use tracehop_app::notify::verify_signature;
-use tracehop_app::tokens::Scope;
 use tracehop_core::provider::ProviderId;
 use tracehop_web::testing::{ReceivedDelivery, TestApp, WebhookReceiver};
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use tracehop_app::principal::StaffRole;
+use tracehop_app::access::principal::StaffRole;
 use tracehop_app::traceback::{Executed, UpstreamChoice};
 use tracehop_app::worker::Worker;
 use tracehop_app::{App, AppError, ManualClock, Principal, Settings};

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use jiff::SignedDuration;
-use tracehop_app::candidates::Referral;
+use tracehop_app::intake::candidates::Referral;
 use tracehop_app::{App, Principal, Settings, SystemClock};
 use tracehop_core::country::Country;
 use tracehop_core::intake::{DueDiligence, LegalBasis, Nature, SourceKind};
@@ -83,7 +83,7 @@ pub fn app_with_deadline(store: &Store, respond_within: SignedDuration) -> App {
 }
 
 pub fn staff() -> Principal {
-    Principal::Staff { user: "cli-test".to_owned(), role: tracehop_app::principal::StaffRole::Analyst }
+    Principal::Staff { user: "cli-test".to_owned(), role: tracehop_app::access::principal::StaffRole::Analyst }
 }
 
 /// A reachable U.S. provider.

@@ -1,5 +1,7 @@
 //! The provider directory as the application changes it.
 
+pub mod rmd;
+
 use tracehop_core::calendar::BusinessHours;
 use tracehop_core::country::Country;
 use tracehop_core::provider::{ProviderId, ProviderProfile};

@@ -2,6 +2,10 @@
 //! contacts and by webhook to its subscribed endpoints. The jobs are enqueued in the command's
 //! transaction; what a provider receives is built from its own view of the traceback (ACC-2).
 
+mod email;
+pub mod mail;
+pub mod webhooks;
+
 use std::collections::BTreeSet;
 
 use hmac::{Hmac, Mac};
@@ -183,7 +187,7 @@ impl App {
             let event_id = self.new_id().to_string();
             if emailed(notice.event_type) && !targets.emails.is_empty() {
                 let (subject, body) =
-                    crate::email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
+                    email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
                 let job = EmailJob {
                     event_id: event_id.clone(),
                     event_type: notice.event_type.to_owned(),

@@ -6,7 +6,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use tracehop_core::provider::ProviderId;
 use tracehop_store::users::UserRecord;
 
-use crate::principal::{Principal, StaffRole};
+use crate::access::principal::{Principal, StaffRole};
 use crate::{App, AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

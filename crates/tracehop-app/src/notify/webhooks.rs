@@ -6,8 +6,8 @@ use jiff::SignedDuration;
 use rand::Rng;
 use tracehop_store::webhooks::{DeliveryRecord, WebhookRecord};
 
+use crate::access::principal::Principal;
 use crate::notify::EVENT_TYPES;
-use crate::principal::Principal;
 use crate::{App, AppError, AppResult};
 
 /// The longest overlap during which the previous secret still signs.

@@ -13,7 +13,7 @@ use tracehop_core::traceback::{
 };
 use tracehop_store::tracebacks::{HopFilter, HopRecord, category_name};
 
-use crate::candidates::{APPROVED, STARTED};
+use crate::intake::candidates::{APPROVED, STARTED};
 use crate::traceback::{Access, Executed, Request, StartRequest, TracebackOrder, UpstreamChoice};
 use crate::{App, AppError, AppResult};
 

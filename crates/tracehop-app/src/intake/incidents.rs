@@ -24,7 +24,7 @@ use tracehop_core::number::PhoneNumber;
 use tracehop_store::Engine;
 use tracehop_store::incidents::{IncidentFilter, IncidentRecord, IncidentRow};
 
-use crate::principal::Principal;
+use crate::access::principal::Principal;
 use crate::{App, AppError, AppResult};
 
 /// The fields of an incident as submitters name them (CSV columns, JSON keys). All are optional
@@ -541,7 +541,7 @@ fn check(cells: &Cells<'_>, context: &mut Context) -> Result<Valid, Vec<(usize, 
     let basis = c.text(BASIS, 4000, Shape::Text);
     let campaign_id = c.text(CAMPAIGN_ID, 64, Shape::Line);
     if let Some(id) = &campaign_id {
-        if let Some(problem) = crate::campaigns::campaign_id_problem(id) {
+        if let Some(problem) = crate::intake::campaigns::campaign_id_problem(id) {
             c.problem(CAMPAIGN_ID, problem);
         } else if !context.campaigns.contains(id) {
             c.problem(CAMPAIGN_ID, format!("no campaign {id}"));

@@ -1,5 +1,7 @@
 //! Running traceback commands: one transaction per command, retried on a concurrent update.
 
+pub mod timers;
+
 use tracehop_core::provider::{ProviderId, ProviderProfile};
 use tracehop_core::traceback::command::{Action, Start};
 use tracehop_core::traceback::{
@@ -9,7 +11,7 @@ use tracehop_store::providers::IdentifierKind;
 use tracehop_store::tracebacks::Snapshot;
 use tracehop_store::{CommandWrite, StoreError, Tx};
 
-use crate::jobs::jobs_for;
+use crate::traceback::timers::jobs_for;
 use crate::{App, AppError, AppResult};
 
 /// How often a command is retried when another writer changed the traceback first.

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use tracehop_store::StoreError;
 use tracehop_store::incidents::{IncidentRecord, RecordingRecord};
 
-use crate::principal::Principal;
+use crate::access::principal::Principal;
 use crate::{App, AppError, AppResult};
 
 /// 20 MiB.

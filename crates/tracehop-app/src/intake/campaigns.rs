@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use tracehop_store::campaigns::{CampaignRecord, LabelRecord};
 
-use crate::principal::Principal;
+use crate::access::principal::Principal;
 use crate::{App, AppError, AppResult};
 
 /// A campaign with its label and traceback counts.

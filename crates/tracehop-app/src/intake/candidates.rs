@@ -5,7 +5,7 @@
 use tracehop_core::intake::{DueDiligence, LegalBasis, SourceKind, approval_problems};
 use tracehop_store::candidates::{CandidateFilter, CandidateRecord};
 
-use crate::principal::Principal;
+use crate::access::principal::Principal;
 use crate::{App, AppError, AppResult};
 
 /// A candidate as submitted.
@@ -226,8 +226,9 @@ impl App {
         let source_kind = SourceKind::parse(&submitter.kind)
             .ok_or_else(|| AppError::invalid("submitter", format!("unknown source kind {}", submitter.kind)))?;
         let incident = match self.submit_incident(staff, Some(&submitter.id), &referral.incident).await? {
-            crate::incidents::Submitted::Created(record) | crate::incidents::Submitted::Existing(record) => record,
-            crate::incidents::Submitted::Invalid(problems) => {
+            crate::intake::incidents::Submitted::Created(record)
+            | crate::intake::incidents::Submitted::Existing(record) => record,
+            crate::intake::incidents::Submitted::Invalid(problems) => {
                 let first = problems.into_iter().next();
                 return Err(first.map_or_else(
                     || AppError::invalid("incident", "invalid"),

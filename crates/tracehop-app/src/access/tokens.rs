@@ -11,7 +11,7 @@ use tracehop_core::intake::SourceKind;
 use tracehop_core::provider::ProviderId;
 use tracehop_store::tokens::TokenRecord;
 
-use crate::principal::{Principal, StaffRole};
+use crate::access::principal::{Principal, StaffRole};
 use crate::{App, AppError, AppResult};
 
 /// What a token may do.

@@ -3,7 +3,7 @@
 use tracehop_core::intake::SourceKind;
 use tracehop_store::submitters::SubmitterRecord;
 
-use crate::principal::Principal;
+use crate::access::principal::Principal;
 use crate::{App, AppError, AppResult};
 
 impl App {
