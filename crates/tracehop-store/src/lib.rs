@@ -6,6 +6,7 @@
 //! enqueues the jobs it causes in one transaction. Queries are written once, in the SQL both
 //! engines share, and run through the [`with_tx!`] and [`with_read!`] dispatchers.
 
+pub mod affiliations;
 pub mod campaigns;
 pub mod candidates;
 pub mod events;

@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_intake.sql"),
         postgres: include_str!("../migrations/postgres/0003_intake.sql"),
     },
+    Migration {
+        version: 4,
+        name: "affiliation suggestions",
+        sqlite: include_str!("../migrations/sqlite/0004_affiliation_suggestions.sql"),
+        postgres: include_str!("../migrations/postgres/0004_affiliation_suggestions.sql"),
+    },
 ];
 
 /// Splits a migration into statements: comment lines go first (they may hold semicolons); the

@@ -467,6 +467,22 @@ impl Tx {
         self.add_identifiers(provider, identifiers).await
     }
 
+    /// Gives an identifier, whoever holds it, to `provider`.
+    pub async fn move_identifier(&mut self, kind: IdentifierKind, value: &str, provider: &ProviderId) -> Result<()> {
+        let value = kind.normalise(value);
+        with_tx!(self, conn => {
+            sqlx::query(
+                "INSERT INTO provider_identifiers (kind, value, provider_id) VALUES ($1, $2, $3)
+                 ON CONFLICT (kind, value) DO UPDATE SET provider_id = excluded.provider_id",
+            )
+            .bind(kind.name()).bind(&value).bind(provider.as_str())
+            .execute(conn)
+            .await
+            .map(|r| r.rows_affected())
+        })?;
+        Ok(())
+    }
+
     /// The provider known by an identifier.
     pub async fn provider_by_identifier(&mut self, kind: IdentifierKind, value: &str) -> Result<Option<ProviderId>> {
         let value = kind.normalise(value);
@@ -495,7 +511,8 @@ impl Store {
 /// Which providers a directory list shows, by id.
 #[derive(Debug, Clone, Default)]
 pub struct ProviderFilter {
-    /// Part of the name or id, any case.
+    /// Part of the name or id, any case; or exactly an RMD number, FRN (leading zeros optional)
+    /// or OCN.
     pub query: Option<String>,
     pub verified: Option<bool>,
     pub foreign: Option<bool>,
@@ -510,16 +527,28 @@ impl Store {
     pub async fn find_providers(&self, filter: &ProviderFilter) -> Result<Vec<ProviderRecord>> {
         let sql = format!(
             "SELECT {COLUMNS} FROM providers
-             WHERE ($1 IS NULL OR lower(name) LIKE $1 OR lower(id) LIKE $1)
+             WHERE ($1 IS NULL OR lower(name) LIKE $1 OR lower(id) LIKE $1
+                    OR id IN (SELECT provider_id FROM provider_identifiers
+                              WHERE (kind IN ('rmd', 'ocn') AND value = $7) OR (kind = 'frn' AND value = $8))
+                    OR id IN (SELECT provider_a FROM affiliation_suggestions WHERE frn = $8)
+                    OR id IN (SELECT provider_b FROM affiliation_suggestions WHERE frn = $8))
                AND ($2 IS NULL OR verified = $2) AND ($3 IS NULL OR foreign_flag = $3)
                AND ($4 OR merged_into IS NULL) AND ($5 IS NULL OR id > $5)
              ORDER BY id LIMIT $6"
         );
-        let pattern = filter.query.as_ref().map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
+        let query = filter.query.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        let pattern = query.map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
+        // An identifier matches exactly: an RMD number or OCN in any case, an FRN with or without
+        // its leading zeros (a filing whose FRN another provider holds is found through the
+        // suggestion the clash made).
+        let code = query.map(|q| IdentifierKind::Rmd.normalise(q));
+        let frn = query
+            .filter(|q| q.len() <= 10 && q.chars().all(|c| c.is_ascii_digit()))
+            .map(|q| IdentifierKind::Frn.normalise(q));
         with_read!(self, pool => {
             let rows = sqlx::query(AssertSqlSafe(sql))
                 .bind(pattern).bind(filter.verified).bind(filter.foreign).bind(filter.include_merged)
-                .bind(&filter.after).bind(filter.limit.clamp(1, 1000))
+                .bind(&filter.after).bind(filter.limit.clamp(1, 1000)).bind(&code).bind(&frn)
                 .fetch_all(pool)
                 .await?;
             provider_records!(rows)

@@ -1,6 +1,7 @@
 //! The provider directory as the application changes it.
 
 pub mod rmd;
+pub mod suggestions;
 
 use tracehop_core::calendar::BusinessHours;
 use tracehop_core::country::Country;
