@@ -220,10 +220,23 @@ impl Tx {
     }
 
     /// Recomputes every provider's VSP entity from common control (PRV-3). Returns how many
-    /// changed.
+    /// changed. Only providers with affiliates are read: one without is its own entity, which a
+    /// single statement sets, so a directory of any size is regrouped in little memory.
     pub async fn recompute_entities(&mut self) -> Result<u64> {
+        let alone = with_tx!(self, conn => {
+            sqlx::query(
+                "UPDATE providers SET entity_id = id
+                 WHERE merged_into IS NULL AND entity_id <> id
+                   AND id NOT IN (SELECT provider_id FROM provider_affiliates)
+                   AND id NOT IN (SELECT affiliate_id FROM provider_affiliates)",
+            )
+            .execute(conn).await.map(|r| r.rows_affected())
+        })?;
         let (providers, links) = with_tx!(self, conn => {
-            let providers = sqlx::query("SELECT id, foreign_flag, separate_treatment, entity_id FROM providers WHERE merged_into IS NULL")
+            let providers = sqlx::query(
+                "SELECT id, foreign_flag, separate_treatment, entity_id FROM providers WHERE merged_into IS NULL
+                   AND (id IN (SELECT provider_id FROM provider_affiliates) OR id IN (SELECT affiliate_id FROM provider_affiliates))",
+            )
                 .fetch_all(&mut *conn)
                 .await?
                 .into_iter()
@@ -254,7 +267,7 @@ impl Tx {
             })
             .collect::<Result<Vec<_>>>()?;
         let entities = vsp_entities(&facts);
-        let mut changed = 0;
+        let mut changed = alone;
         for (id, _, _, current) in &providers {
             let Some(entity) = ProviderId::new(id.clone()).ok().and_then(|pid| entities.get(&pid).cloned()) else {
                 continue;

@@ -12,6 +12,7 @@
 // Helpers fail the test that calls them by panicking, like the tests themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod affiliations;
 mod concurrency;
 mod events;
 mod incidents;
