@@ -377,7 +377,7 @@ async fn create_accounts(app: &App) -> anyhow::Result<String> {
 /// Issues API tokens for the demo providers with accounts, staff and the analytics provider;
 /// returns their listing.
 async fn create_tokens(app: &App) -> anyhow::Result<String> {
-    let operator = Principal::Staff { user: "demo".to_owned(), role: StaffRole::Admin };
+    let operator = Principal::Staff { user: "demo".to_owned(), role: StaffRole::Admin, minted_by: None };
     let provider_scopes = [Scope::HopsRead, Scope::HopsAnswer, Scope::WebhooksManage, Scope::TokensManage];
     let staff_scopes = [
         Scope::TracebacksRead,

@@ -83,7 +83,11 @@ pub fn app_with_deadline(store: &Store, respond_within: SignedDuration) -> App {
 }
 
 pub fn staff() -> Principal {
-    Principal::Staff { user: "cli-test".to_owned(), role: tracehop_app::access::principal::StaffRole::Analyst }
+    Principal::Staff {
+        user: "cli-test".to_owned(),
+        role: tracehop_app::access::principal::StaffRole::Analyst,
+        minted_by: None,
+    }
 }
 
 /// A reachable U.S. provider.
