@@ -50,8 +50,7 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
+        .and_then(bearer_token)
         .map(str::to_owned);
     let Some(token) = bearer else {
         return ApiError::new("unauthorized", "send a token: Authorization: Bearer <token>").into_response();
@@ -66,6 +65,13 @@ pub async fn authenticate(State(state): State<AppState>, mut request: Request, n
     }
     request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
+/// (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// The authenticated caller of an API handler.

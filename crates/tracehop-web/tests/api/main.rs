@@ -13,5 +13,6 @@ mod journey;
 mod openapi;
 mod privilege;
 mod support;
+mod surface;
 mod tokens;
 mod webhooks;
