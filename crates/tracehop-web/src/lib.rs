@@ -28,6 +28,8 @@ pub struct AppState {
     pub app: App,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<api::RateLimiter>,
+    /// Failed authentication per client address and per token prefix.
+    pub auth_throttle: Arc<api::AuthThrottle>,
     /// How long a request body may send nothing before the request is cut off: a stalled
     /// upload ends (keeping the rows it delivered) instead of holding a connection forever.
     pub body_idle_timeout: Duration,
@@ -42,6 +44,7 @@ impl AppState {
             app,
             metrics: Arc::new(Metrics::new()),
             limiter: Arc::new(api::RateLimiter::default()),
+            auth_throttle: Arc::new(api::AuthThrottle::default()),
             body_idle_timeout: BODY_IDLE_TIMEOUT,
         }
     }
@@ -83,5 +86,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The client's address, for the failed-authentication throttle.
+    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -328,14 +328,16 @@ impl App {
         Ok(IssuedToken { record, token })
     }
 
+    /// Whether a token with this prefix exists, as far as a failed [`App::authenticate_token`]
+    /// just found: it looked the prefix up and kept what it found for a few seconds.
+    pub fn token_prefix_seen(&self, prefix: &str) -> bool {
+        self.inner_tokens().get(prefix).is_some()
+    }
+
     /// The caller a bearer token stands for.
     pub async fn authenticate_token(&self, token: &str) -> AppResult<Caller> {
         let refused = || AppError::Unauthorized("the bearer token is not valid".into());
-        let prefix = token
-            .rsplit_once('_')
-            .map(|(prefix, _)| prefix)
-            .filter(|p| p.starts_with(TOKEN_PREFIX))
-            .ok_or_else(refused)?;
+        let prefix = token_prefix(token).ok_or_else(refused)?;
         let record = match self.inner_tokens().get(prefix) {
             Some(record) => record,
             None => {
@@ -405,6 +407,11 @@ impl App {
         }
         self.store().token(id).await?.ok_or_else(hidden)
     }
+}
+
+/// The public prefix of a bearer token (`thp_…`), if it has the shape of one.
+pub fn token_prefix(token: &str) -> Option<&str> {
+    token.rsplit_once('_').map(|(prefix, _)| prefix).filter(|p| p.starts_with(TOKEN_PREFIX))
 }
 
 /// The new token's rate limit, within the issuer's ceilings on rate and expiry. Without a limit

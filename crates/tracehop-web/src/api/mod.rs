@@ -15,6 +15,7 @@ mod provider;
 mod scopes;
 mod staff;
 mod submitters;
+mod throttle;
 mod tokens;
 mod webhooks;
 
@@ -31,6 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use auth::RateLimiter;
 use json::ApiPath;
 use problem::{ApiError, KINDS};
+pub use throttle::AuthThrottle;
 
 use crate::AppState;
 

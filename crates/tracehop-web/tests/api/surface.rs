@@ -59,3 +59,46 @@ async fn the_bearer_scheme_is_case_insensitive() {
         expect_problem(response, 401, "unauthorized").await;
     }
 }
+
+/// A client whose requests come from `address` (any of 127.0.0.0/8 on the test machine).
+fn client_from(address: &str) -> reqwest::Client {
+    reqwest::Client::builder().local_address(address.parse::<std::net::IpAddr>().unwrap()).build().unwrap()
+}
+
+async fn me_status(t: &TestApp, from: &str, token: &str) -> reqwest::Response {
+    client_from(from).get(t.url("/api/v1/me")).bearer_auth(token).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn failed_authentication_is_throttled_per_address_and_per_prefix_without_locking_out_the_holder() {
+    let t = TestApp::start(at(MONDAY_10AM_NY)).await;
+    let token = t.staff_token(&[Scope::TracebacksRead]).await;
+    let other = t.staff_token(&[Scope::TracebacksRead]).await;
+    let (prefix, _) = token.rsplit_once('_').unwrap();
+    expect_json(me_status(&t, "127.0.0.1", &token).await, 200).await;
+
+    // Wrong secrets under the real prefix, one from each of ten addresses: the prefix's budget is
+    // spent, so a new address is refused even with the right secret ...
+    for n in 2..12 {
+        let guess = format!("{prefix}_{}", "A".repeat(40));
+        expect_problem(me_status(&t, &format!("127.0.0.{n}"), &guess).await, 401, "unauthorized").await;
+    }
+    let refused = me_status(&t, "127.0.0.12", &token).await;
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1, "{retry_after}");
+    expect_problem(refused, 429, "rate-limited").await;
+    // ... but the address the token works from is not locked out, and other tokens are untouched.
+    expect_json(me_status(&t, "127.0.0.1", &token).await, 200).await;
+    expect_json(me_status(&t, "127.0.0.12", &other).await, 200).await;
+
+    // Garbage under made-up prefixes spends only the sender's own budget.
+    for n in 0..20 {
+        let garbage = format!("thp_Garbage{n:05}_{}", "B".repeat(40));
+        expect_problem(me_status(&t, "127.0.0.20", &garbage).await, 401, "unauthorized").await;
+    }
+    let refused = me_status(&t, "127.0.0.20", &other).await;
+    assert!(refused.headers().contains_key("retry-after"));
+    expect_problem(refused, 429, "rate-limited").await;
+    expect_json(me_status(&t, "127.0.0.21", &other).await, 200).await;
+    expect_json(me_status(&t, "127.0.0.1", &token).await, 200).await;
+}
