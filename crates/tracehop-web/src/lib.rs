@@ -55,13 +55,13 @@ pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
     api::routes(state).1
 }
 
-/// The whole HTTP surface.
+/// The HTTP surface of the API port: health, readiness, the API. Prometheus metrics are served
+/// apart, by [`metrics_router`], on their own address.
 pub fn router(state: AppState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let (api, _) = api::routes(&state);
     Router::new()
         .merge(health::routes())
-        .merge(metrics::routes())
         .merge(api)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
@@ -78,6 +78,21 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// `/metrics` alone, for the metrics address (loopback by default): the figures of the same
+/// state the API port serves, never reachable on the API port.
+pub fn metrics_router(state: AppState) -> Router {
+    metrics::routes().fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found") }).with_state(state)
+}
+
+/// Serves [`metrics_router`] until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics_router(state)).with_graceful_shutdown(shutdown).await
 }
 
 /// Serves until `shutdown` completes, then finishes the requests in flight.
