@@ -58,13 +58,15 @@ impl App {
     pub fn with_mailer(store: Store, clock: Arc<dyn Clock>, settings: Settings, mailer: Mailer) -> Self {
         install_tls_provider();
         // The client that calls providers' webhooks: no redirects (a receiver answers, it does
-        // not send us elsewhere) and, in production, only public addresses.
+        // not send us elsewhere), no proxy from the environment (a proxy would choose the
+        // address, past the fence) and, in production, only public addresses.
         let mut http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(10))
             .user_agent(concat!("tracehop/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::none());
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy();
         if !settings.webhooks.allow_private_targets {
-            http = http.dns_resolver(Arc::new(notify::webhooks::PublicAddressesOnly));
+            http = http.dns_resolver(Arc::new(notify::fence::PublicAddressesOnly));
         }
         let http = http.build().unwrap_or_else(|_| reqwest::Client::new());
         let recordings = intake::recordings::Recordings::in_memory();

@@ -274,7 +274,7 @@ impl Worker {
         };
         // The rules may have tightened since the webhook was saved.
         if let Some(problem) =
-            crate::notify::webhooks::url_problem(&webhook.url, self.app.settings().webhooks.allow_private_targets)
+            crate::notify::fence::url_problem(&webhook.url, self.app.settings().webhooks.allow_private_targets)
         {
             return Attempt { record: None, result: Err((None, format!("webhook {}: {problem}", webhook.id))) };
         }

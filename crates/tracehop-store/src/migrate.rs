@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_affiliation_suggestions.sql"),
         postgres: include_str!("../migrations/postgres/0004_affiliation_suggestions.sql"),
     },
+    Migration {
+        version: 5,
+        name: "token lineage",
+        sqlite: include_str!("../migrations/sqlite/0005_token_lineage.sql"),
+        postgres: include_str!("../migrations/postgres/0005_token_lineage.sql"),
+    },
 ];
 
 /// Splits a migration into statements: comment lines go first (they may hold semicolons); the

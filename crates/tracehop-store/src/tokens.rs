@@ -28,11 +28,15 @@ pub struct TokenRecord {
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// The token that issued this one; `None` when an operator or a person did.
+    pub issued_by: Option<String>,
+    /// For a token staff minted, the staff member who did (`created_by` of a staff issuer).
+    pub minted_by_staff: Option<String>,
 }
 
 const COLUMNS: &str = "api_tokens.id, prefix, secret_hash, api_tokens.name, owner_kind, provider_id, staff_role, scopes, \
      rate_limit_per_minute, created_by, api_tokens.created_at_us, expires_at_us, revoked_at_us, last_used_at_us, \
-     submitter_id, submitters.kind AS submitter_kind";
+     submitter_id, submitters.kind AS submitter_kind, issued_by, minted_by_staff";
 
 /// Tokens with their submitter's kind.
 const FROM: &str = "api_tokens LEFT JOIN submitters ON submitters.id = api_tokens.submitter_id";
@@ -63,6 +67,8 @@ macro_rules! tokens {
                     expires_at: time("expires_at_us")?,
                     revoked_at: time("revoked_at_us")?,
                     last_used_at: time("last_used_at_us")?,
+                    issued_by: row.try_get("issued_by")?,
+                    minted_by_staff: row.try_get("minted_by_staff")?,
                 })
             })
             .collect::<Result<Vec<_>>>()
@@ -70,25 +76,51 @@ macro_rules! tokens {
 }
 
 impl Tx {
-    pub async fn insert_token(&mut self, token: &TokenRecord) -> Result<()> {
+    /// Inserts a token; false, inserting nothing, when the token named in `issued_by` has been
+    /// revoked meanwhile (or does not exist).
+    pub async fn insert_token(&mut self, token: &TokenRecord) -> Result<bool> {
         let result = with_tx!(self, conn => {
             sqlx::query(
                 "INSERT INTO api_tokens (id, prefix, secret_hash, name, owner_kind, provider_id, staff_role, scopes,
-                     rate_limit_per_minute, created_by, created_at_us, expires_at_us, submitter_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                     rate_limit_per_minute, created_by, created_at_us, expires_at_us, submitter_id, issued_by, minted_by_staff)
+                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15
+                 WHERE CAST($14 AS TEXT) IS NULL
+                    OR EXISTS (SELECT 1 FROM api_tokens AS issuer WHERE issuer.id = $14 AND issuer.revoked_at_us IS NULL)",
             )
             .bind(&token.id).bind(&token.prefix).bind(&token.secret_hash).bind(&token.name).bind(&token.owner_kind)
             .bind(&token.provider_id).bind(&token.staff_role).bind(token.scopes.join(" ")).bind(token.rate_limit_per_minute)
             .bind(&token.created_by).bind(micros(token.created_at)).bind(token.expires_at.map(micros)).bind(&token.submitter_id)
+            .bind(&token.issued_by).bind(&token.minted_by_staff)
             .execute(conn)
             .await
             .map(|r| r.rows_affected())
         });
         match result {
-            Ok(_) => Ok(()),
+            Ok(inserted) => Ok(inserted == 1),
             Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(format!("token {}", token.prefix))),
             Err(error) => Err(error.into()),
         }
+    }
+
+    /// Revokes every live token of a provider, and every token issued from them; returns the
+    /// prefixes revoked.
+    pub async fn revoke_provider_tokens(&mut self, provider_id: &str, now: Timestamp) -> Result<Vec<String>> {
+        Ok(with_tx!(self, conn => {
+            sqlx::query_scalar::<_, String>(
+                "WITH RECURSIVE lineage (id) AS (
+                     SELECT id FROM api_tokens WHERE provider_id = $1
+                     UNION
+                     SELECT api_tokens.id FROM api_tokens JOIN lineage ON api_tokens.issued_by = lineage.id
+                 )
+                 UPDATE api_tokens SET revoked_at_us = $2
+                 WHERE id IN (SELECT id FROM lineage) AND revoked_at_us IS NULL
+                 RETURNING prefix",
+            )
+            .bind(provider_id)
+            .bind(micros(now))
+            .fetch_all(conn)
+            .await
+        })?)
     }
 }
 
@@ -123,19 +155,45 @@ impl Store {
         })
     }
 
-    /// Revokes a token; false when it was already revoked or does not exist.
-    pub async fn revoke_token(&self, id: &str, now: Timestamp) -> Result<bool> {
+    /// Revokes a token and every token issued from it, transitively; returns the prefixes of
+    /// the tokens this revoked (none when they were all revoked already or `id` does not exist).
+    pub async fn revoke_token(&self, id: &str, now: Timestamp) -> Result<Vec<String>> {
         let mut tx = self.begin().await?;
-        let changed = with_tx!(tx, conn => {
-            sqlx::query("UPDATE api_tokens SET revoked_at_us = $2 WHERE id = $1 AND revoked_at_us IS NULL")
-                .bind(id)
-                .bind(micros(now))
-                .execute(conn)
-                .await
-                .map(|r| r.rows_affected())
+        let prefixes = with_tx!(tx, conn => {
+            sqlx::query_scalar::<_, String>(
+                "WITH RECURSIVE lineage (id) AS (
+                     SELECT id FROM api_tokens WHERE id = $1
+                     UNION
+                     SELECT api_tokens.id FROM api_tokens JOIN lineage ON api_tokens.issued_by = lineage.id
+                 )
+                 UPDATE api_tokens SET revoked_at_us = $2
+                 WHERE id IN (SELECT id FROM lineage) AND revoked_at_us IS NULL
+                 RETURNING prefix",
+            )
+            .bind(id)
+            .bind(micros(now))
+            .fetch_all(conn)
+            .await
         })?;
         tx.commit().await?;
-        Ok(changed == 1)
+        Ok(prefixes)
+    }
+
+    /// Tokens issued from `id`, directly or through others.
+    pub async fn tokens_issued_from(&self, id: &str) -> Result<Vec<TokenRecord>> {
+        let sql = format!(
+            "WITH RECURSIVE lineage (id) AS (
+                 SELECT id FROM api_tokens WHERE issued_by = $1
+                 UNION
+                 SELECT api_tokens.id FROM api_tokens JOIN lineage ON api_tokens.issued_by = lineage.id
+             )
+             SELECT {COLUMNS} FROM {FROM} WHERE api_tokens.id IN (SELECT id FROM lineage)
+             ORDER BY api_tokens.created_at_us, api_tokens.id"
+        );
+        with_read!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_all(pool).await?;
+            tokens!(rows)
+        })
     }
 
     /// Records a token's last use.

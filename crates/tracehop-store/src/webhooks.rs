@@ -231,6 +231,22 @@ impl Tx {
     }
 }
 
+impl Tx {
+    /// Switches off every active webhook of a provider (one merged into another: its URLs were
+    /// never approved by the provider it became); returns the ids switched off.
+    pub async fn disable_webhooks_of(&mut self, provider_id: &str, now: Timestamp) -> Result<Vec<String>> {
+        Ok(with_tx!(self, conn => {
+            sqlx::query_scalar::<_, String>(
+                "UPDATE webhooks SET active = FALSE, updated_at_us = $2 WHERE provider_id = $1 AND active = TRUE RETURNING id",
+            )
+            .bind(provider_id)
+            .bind(micros(now))
+            .fetch_all(conn)
+            .await
+        })?)
+    }
+}
+
 impl Store {
     pub async fn webhook(&self, id: &str) -> Result<Option<WebhookRecord>> {
         let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");

@@ -28,6 +28,8 @@ pub struct AppState {
     pub app: App,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<api::RateLimiter>,
+    /// Failed authentication per client address and per token prefix.
+    pub auth_throttle: Arc<api::AuthThrottle>,
     /// How long a request body may send nothing before the request is cut off: a stalled
     /// upload ends (keeping the rows it delivered) instead of holding a connection forever.
     pub body_idle_timeout: Duration,
@@ -42,6 +44,7 @@ impl AppState {
             app,
             metrics: Arc::new(Metrics::new()),
             limiter: Arc::new(api::RateLimiter::default()),
+            auth_throttle: Arc::new(api::AuthThrottle::default()),
             body_idle_timeout: BODY_IDLE_TIMEOUT,
         }
     }
@@ -52,13 +55,13 @@ pub fn openapi(state: &AppState) -> utoipa::openapi::OpenApi {
     api::routes(state).1
 }
 
-/// The whole HTTP surface.
+/// The HTTP surface of the API port: health, readiness, the API. Prometheus metrics are served
+/// apart, by [`metrics_router`], on their own address.
 pub fn router(state: AppState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     let (api, _) = api::routes(&state);
     Router::new()
         .merge(health::routes())
-        .merge(metrics::routes())
         .merge(api)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
@@ -77,11 +80,28 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `/metrics` alone, for the metrics address (loopback by default): the figures of the same
+/// state the API port serves, never reachable on the API port.
+pub fn metrics_router(state: AppState) -> Router {
+    metrics::routes().fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "not found") }).with_state(state)
+}
+
+/// Serves [`metrics_router`] until `shutdown` completes.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics_router(state)).with_graceful_shutdown(shutdown).await
+}
+
 /// Serves until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // The client's address, for the failed-authentication throttle.
+    let service = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -310,7 +310,7 @@ impl TestApp {
     /// at 2026-03-01T18:22:05Z, campaign "Medicare card renewal" — vetted through the intake
     /// services; returns its id.
     pub async fn approved_candidate(&self) -> String {
-        let staff = Principal::Staff { user: "test-analyst".to_owned(), role: StaffRole::Analyst };
+        let staff = Principal::Staff { user: "test-analyst".to_owned(), role: StaffRole::Analyst, minted_by: None };
         let app = &self.app;
         if app.store().submitter("test-analytics").await.unwrap().is_none() {
             app.create_submitter(&staff, "test-analytics", "Test Analytics", SourceKind::AnalyticsProvider, None)
@@ -367,7 +367,7 @@ impl TestApp {
     }
 
     async fn issue(&self, owner: TokenOwner, scopes: &[Scope]) -> String {
-        let operator = Principal::Staff { user: "test-operator".to_owned(), role: StaffRole::Admin };
+        let operator = Principal::Staff { user: "test-operator".to_owned(), role: StaffRole::Admin, minted_by: None };
         let scopes: BTreeSet<Scope> = scopes.iter().copied().collect();
         let new =
             NewToken { name: "test".to_owned(), owner, scopes, expires_at: None, rate_limit_per_minute: Some(100_000) };

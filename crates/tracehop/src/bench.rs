@@ -121,7 +121,7 @@ async fn run_engine(url: &DatabaseUrl, options: &ApiBench) -> anyhow::Result<Fig
     let connections = u32::try_from(options.concurrency.clamp(4, 32)).unwrap_or(16);
     let store = Store::open(url, &ConnectOptions { max_connections: connections, sqlite_full_sync: true }).await?;
     let app = App::with_mailer(store, Arc::new(SystemClock), Settings::default(), Mailer::disabled());
-    let operator = Principal::Staff { user: "bench".to_owned(), role: StaffRole::Admin };
+    let operator = Principal::Staff { user: "bench".to_owned(), role: StaffRole::Admin, minted_by: None };
 
     let mut providers = Vec::new();
     let mut tokens = Vec::new();

@@ -216,7 +216,7 @@ fn print_row(figures: &Figures) {
 async fn import(url: &DatabaseUrl, file: &Path, options: &IngestBench) -> anyhow::Result<(Duration, Option<Duration>)> {
     let store = Store::open(url, &ConnectOptions::default()).await?;
     let app = App::with_mailer(store, Arc::new(SystemClock), Settings::default(), Mailer::disabled());
-    let staff = Principal::Staff { user: "bench".to_owned(), role: StaffRole::Admin };
+    let staff = Principal::Staff { user: "bench".to_owned(), role: StaffRole::Admin, minted_by: None };
     app.create_submitter(&staff, SUBMITTER, "Bench Analytics", SourceKind::AnalyticsProvider, None).await?;
     for campaign in 0..CAMPAIGNS {
         let id = format!("bench-campaign-{campaign}");

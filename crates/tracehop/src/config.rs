@@ -22,6 +22,9 @@ pub struct Config {
     /// `sqlite://PATH` or `postgres://…`.
     pub database_url: String,
     pub bind: String,
+    /// Where Prometheus `/metrics` is served: its own address, loopback by default, never the
+    /// API's. Empty: not served.
+    pub metrics_bind: String,
     pub log: LogConfig,
     pub database: DatabaseConfig,
     /// Policy parameters: deadlines, hop limit, reminders, worker.
@@ -40,6 +43,7 @@ impl Default for Config {
         Self {
             database_url: "sqlite://./tracehop.db".to_owned(),
             bind: "127.0.0.1:8080".to_owned(),
+            metrics_bind: "127.0.0.1:9464".to_owned(),
             log: LogConfig::default(),
             database: DatabaseConfig::default(),
             policy: Settings::default(),

@@ -27,7 +27,8 @@ pub async fn run(
         Box::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?)
     };
     // An operator with access to the database acts as staff, for the submitter named.
-    let operator = Principal::Staff { user: "cli:import-incidents".to_owned(), role: StaffRole::Admin };
+    let operator =
+        Principal::Staff { user: "cli:import-incidents".to_owned(), role: StaffRole::Admin, minted_by: None };
     let mut write_failed = None;
     let import = app.import_incidents_from_reader(&operator, Some(submitter), format, input, |error| {
         if write_failed.is_none()

@@ -60,6 +60,9 @@ enum Commands {
         dir: PathBuf,
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// Port for Prometheus `/metrics`, on loopback.
+        #[arg(long, default_value_t = 9464)]
+        metrics_port: u16,
         /// Throw away an existing demo world and build a new one.
         #[arg(long)]
         fresh: bool,
@@ -236,9 +239,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let applied = store.migrate().await?;
             println!("{url}: {} migration(s) applied", applied.len());
         }
-        Commands::Demo { dir, port, fresh } => {
+        Commands::Demo { dir, port, metrics_port, fresh } => {
             let config = load_config(cli.config.as_ref(), &DatabaseArg::default())?;
-            demo::run(&config, &dir, port, fresh).await?;
+            demo::run(&config, &dir, port, metrics_port, fresh).await?;
         }
         Commands::Scenario { command: ScenarioCommand::Check { files } } => {
             let passed = scenario::check_files(&files, &mut std::io::stdout().lock()).await?;

@@ -19,20 +19,49 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Store::open(&url, &config.connect_options()).await.with_context(|| format!("opening {url}"))
 }
 
-/// Serves `app` on `bind` until a shutdown signal, with a worker unless `worker` is false.
-pub async fn run(app: App, bind: &str, worker: bool, on_ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+/// Serves `app` on `bind`, and its metrics on `metrics_bind` (when given), until a shutdown
+/// signal, with a worker unless `worker` is false. `on_ready` gets both addresses.
+pub async fn run(
+    app: App,
+    bind: &str,
+    metrics_bind: Option<&str>,
+    worker: bool,
+    on_ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
     let address = listener.local_addr()?;
+    let metrics_listener = match metrics_bind.filter(|m| !m.trim().is_empty()) {
+        Some(metrics_bind) => {
+            Some(TcpListener::bind(metrics_bind).await.with_context(|| format!("binding metrics on {metrics_bind}"))?)
+        }
+        None => None,
+    };
+    let metrics_address = metrics_listener.as_ref().map(TcpListener::local_addr).transpose()?;
+    let state = AppState::new(app.clone());
     let (stop, stopped) = watch::channel(false);
+    let metrics_task = metrics_listener.map(|listener| {
+        let (state, mut stopped) = (state.clone(), stopped.clone());
+        tokio::spawn(async move {
+            let shutdown = async move {
+                stopped.wait_for(|stop| *stop).await.ok();
+            };
+            if let Err(error) = tracehop_web::serve_metrics(listener, state, shutdown).await {
+                tracing::error!(%error, "the metrics server stopped");
+            }
+        })
+    });
     let worker_task = worker.then(|| {
         let worker = Worker::new(app.clone(), format!("worker-{}-{}", std::process::id(), app.new_id().simple()));
         tokio::spawn(async move { worker.run(stopped).await })
     });
-    on_ready(address);
-    tracing::info!(%address, "serving");
-    tracehop_web::serve(listener, AppState::new(app), shutdown_signal()).await?;
+    on_ready(address, metrics_address);
+    tracing::info!(%address, metrics = ?metrics_address, "serving");
+    tracehop_web::serve(listener, state, shutdown_signal()).await?;
     stop.send(true).ok();
     if let Some(task) = worker_task {
+        task.await.ok();
+    }
+    if let Some(task) = metrics_task {
         task.await.ok();
     }
     tracing::info!("stopped");
@@ -51,7 +80,13 @@ pub async fn open_app(config: &Config) -> anyhow::Result<App> {
 
 pub async fn serve(config: &Config) -> anyhow::Result<()> {
     let app = open_app(config).await?;
-    run(app, &config.bind, config.worker, |address| println!("tracehop listening on http://{address}")).await
+    run(app, &config.bind, Some(&config.metrics_bind), config.worker, |address, metrics| {
+        println!("tracehop listening on http://{address}");
+        if let Some(metrics) = metrics {
+            println!("metrics on http://{metrics}/metrics");
+        }
+    })
+    .await
 }
 
 async fn shutdown_signal() {

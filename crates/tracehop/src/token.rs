@@ -36,7 +36,7 @@ pub async fn create(
         .collect::<anyhow::Result<BTreeSet<_>>>()?;
     let expires_at = expires_in_days.map(|days| app.now() + SignedDuration::from_hours(24 * i64::from(days)));
     // An operator with the database is the platform's administrator.
-    let operator = Principal::Staff { user: "operator-cli".to_owned(), role: StaffRole::Admin };
+    let operator = Principal::Staff { user: "operator-cli".to_owned(), role: StaffRole::Admin, minted_by: None };
     let issued = app
         .issue_token(&operator, None, NewToken { name, owner, scopes, expires_at, rate_limit_per_minute: None })
         .await?;

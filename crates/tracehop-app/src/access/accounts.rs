@@ -99,11 +99,11 @@ impl App {
 /// The principal an account acts as.
 pub fn principal_of(user: &UserRecord) -> Option<Principal> {
     match user.role.as_str() {
-        "admin" => Some(Principal::Staff { user: user.username.clone(), role: StaffRole::Admin }),
-        "analyst" => Some(Principal::Staff { user: user.username.clone(), role: StaffRole::Analyst }),
+        "admin" => Some(Principal::Staff { user: user.username.clone(), role: StaffRole::Admin, minted_by: None }),
+        "analyst" => Some(Principal::Staff { user: user.username.clone(), role: StaffRole::Analyst, minted_by: None }),
         "provider" => {
             let provider = ProviderId::new(user.provider_id.clone()?).ok()?;
-            Some(Principal::Provider { provider, user: user.username.clone() })
+            Some(Principal::Provider { provider, user: user.username.clone(), minted_by: None })
         }
         _ => None,
     }

@@ -28,18 +28,18 @@ pub enum Principal {
     Staff {
         user: String,
         role: StaffRole,
+        /// For an API token staff minted, the staff member who minted it.
+        minted_by: Option<String>,
     },
     Provider {
         provider: ProviderId,
         user: String,
+        /// For an API token staff minted, the staff member who minted it.
+        minted_by: Option<String>,
     },
     /// An organisation that submits candidates and incident data: an analytics provider, an
     /// enforcement agency, an organisation subject to abusive calling.
-    Submitter {
-        submitter: String,
-        kind: SourceKind,
-        user: String,
-    },
+    Submitter { submitter: String, kind: SourceKind, user: String },
 }
 
 impl Principal {
@@ -55,9 +55,11 @@ impl App {
     /// The staff handle, if the principal is staff.
     pub fn staff(&self, principal: &Principal) -> AppResult<StaffHandle<'_>> {
         match principal {
-            Principal::Staff { user, role } => {
-                Ok(StaffHandle { app: self, actor: Actor::Staff { user: user.clone() }, role: *role })
-            }
+            Principal::Staff { user, role, minted_by } => Ok(StaffHandle {
+                app: self,
+                actor: Actor::Staff { user: user.clone(), minted_by: minted_by.clone() },
+                role: *role,
+            }),
             Principal::Provider { .. } | Principal::Submitter { .. } => {
                 Err(AppError::Forbidden("only consortium staff may do this".into()))
             }
@@ -67,10 +69,10 @@ impl App {
     /// The provider handle, if the principal acts for a provider.
     pub fn provider(&self, principal: &Principal) -> AppResult<ProviderHandle<'_>> {
         match principal {
-            Principal::Provider { provider, user } => Ok(ProviderHandle {
+            Principal::Provider { provider, user, minted_by } => Ok(ProviderHandle {
                 app: self,
                 provider: provider.clone(),
-                actor: Actor::Provider { provider: provider.clone(), user: user.clone() },
+                actor: Actor::Provider { provider: provider.clone(), user: user.clone(), minted_by: minted_by.clone() },
             }),
             Principal::Staff { .. } | Principal::Submitter { .. } => {
                 Err(AppError::Forbidden("this is for a provider's own users".into()))

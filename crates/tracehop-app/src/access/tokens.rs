@@ -113,6 +113,21 @@ pub enum TokenOwner {
     Submitter(String),
 }
 
+impl TokenOwner {
+    /// Whether its tokens may hold `scope`. A staff admin's token may also hold the provider
+    /// scopes, only so that it can grant them when it onboards a provider (a new token's scopes
+    /// are a subset of its issuer's); they let a staff token do nothing itself, since provider
+    /// routes act only for a provider.
+    pub fn may_hold(&self, scope: Scope) -> bool {
+        match self {
+            Self::Provider(_) => scope.for_providers(),
+            Self::Submitter(_) => scope.for_submitters(),
+            Self::Staff(StaffRole::Admin) => scope.for_staff() || scope.for_providers(),
+            Self::Staff(StaffRole::Analyst) => scope.for_staff(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewToken {
     pub name: String,
@@ -136,6 +151,7 @@ pub struct Caller {
     pub principal: Principal,
     pub scopes: BTreeSet<Scope>,
     pub rate_limit_per_minute: u32,
+    pub expires_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
 }
 
@@ -189,8 +205,8 @@ impl TokenCache {
     }
 }
 
-/// How a token's owner is stored, and which scopes it may hold.
-type OwnerColumns = (&'static str, Option<String>, Option<&'static str>, Option<String>, fn(Scope) -> bool);
+/// How a token's owner is stored.
+type OwnerColumns = (&'static str, Option<String>, Option<&'static str>, Option<String>);
 const TOKEN_PREFIX: &str = "thp_";
 
 fn random_text(length: usize) -> String {
@@ -216,14 +232,13 @@ fn role_name(role: StaffRole) -> &'static str {
 }
 
 impl App {
-    /// Issues a token. Staff may issue provider tokens, and admins staff tokens; a provider's
-    /// caller with `tokens:manage` may issue tokens for its own provider within its own scopes.
-    pub async fn issue_token(
-        &self,
-        by: &Principal,
-        by_scopes: Option<&BTreeSet<Scope>>,
-        new: NewToken,
-    ) -> AppResult<IssuedToken> {
+    /// Issues a token. Only a staff admin onboards a provider or a submitter (issues its tokens)
+    /// or issues staff tokens; a provider's caller with `tokens:manage` issues tokens for its own
+    /// provider. When `issuer` is the API token asking, the new token stays within its ceilings:
+    /// scopes a subset of the issuer's, a rate limit no higher, an expiry no later (an issuer
+    /// that expires cannot issue a token that never does); the new token records it (lineage).
+    /// `issuer` is `None` only for an operator at the command line or a person.
+    pub async fn issue_token(&self, by: &Principal, issuer: Option<&Caller>, new: NewToken) -> AppResult<IssuedToken> {
         let name = new.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::invalid("name", "1 to 100 characters"));
@@ -235,49 +250,56 @@ impl App {
         if new.expires_at.is_some_and(|at| at <= now) {
             return Err(AppError::invalid("expires_at", "must be in the future"));
         }
-        let limit = new.rate_limit_per_minute.unwrap_or(DEFAULT_RATE_LIMIT);
-        if !(1..=100_000).contains(&limit) {
+        if let Some(limit) = new.rate_limit_per_minute
+            && !(1..=100_000).contains(&limit)
+        {
             return Err(AppError::invalid("rate_limit_per_minute", "between 1 and 100000"));
         }
         match (&new.owner, by) {
-            (TokenOwner::Provider(_) | TokenOwner::Submitter(_), Principal::Staff { .. })
-            | (TokenOwner::Staff(_), Principal::Staff { role: StaffRole::Admin, .. }) => {}
+            (
+                TokenOwner::Provider(_) | TokenOwner::Submitter(_) | TokenOwner::Staff(_),
+                Principal::Staff { role: StaffRole::Admin, .. },
+            ) => {}
+            (TokenOwner::Provider(_) | TokenOwner::Submitter(_), Principal::Staff { .. }) => {
+                return Err(AppError::Forbidden(
+                    "only staff admins issue providers' and submitters' tokens (onboarding)".into(),
+                ));
+            }
             (TokenOwner::Staff(_), Principal::Staff { .. }) => {
                 return Err(AppError::Forbidden("only staff admins issue staff tokens".into()));
             }
-            (TokenOwner::Provider(owner), Principal::Provider { provider, .. }) if owner == provider => {
-                if let Some(held) = by_scopes
-                    && let Some(extra) = new.scopes.iter().find(|s| !held.contains(s))
-                {
-                    return Err(AppError::Forbidden(format!("you cannot grant {extra}, which your own token lacks")));
-                }
-            }
+            (TokenOwner::Provider(owner), Principal::Provider { provider, .. }) if owner == provider => {}
             (_, Principal::Provider { .. }) => return Err(AppError::NotFound("provider".into())),
             (_, Principal::Submitter { .. }) => {
                 return Err(AppError::Forbidden("submitters' tokens are issued by consortium staff".into()));
             }
         }
-        let (owner_kind, provider_id, staff_role, submitter_id, allowed): OwnerColumns = match &new.owner {
+        if let Some(held) = issuer
+            && let Some(extra) = new.scopes.iter().find(|s| !held.scopes.contains(s))
+        {
+            return Err(AppError::Forbidden(format!("you cannot grant {extra}, which your own token lacks")));
+        }
+        let (owner_kind, provider_id, staff_role, submitter_id): OwnerColumns = match &new.owner {
             TokenOwner::Provider(provider) => {
                 if self.store().provider(provider).await?.is_none() {
                     return Err(AppError::invalid("provider_id", format!("no provider {provider}")));
                 }
-                ("provider", Some(provider.to_string()), None, None, Scope::for_providers)
+                ("provider", Some(provider.to_string()), None, None)
             }
-            TokenOwner::Staff(role) => ("staff", None, Some(role_name(*role)), None, Scope::for_staff),
+            TokenOwner::Staff(role) => ("staff", None, Some(role_name(*role)), None),
             TokenOwner::Submitter(submitter) => {
                 if self.store().submitter(submitter).await?.is_none() {
                     return Err(AppError::invalid("submitter_id", format!("no submitter {submitter}")));
                 }
-                ("submitter", None, None, Some(submitter.clone()), Scope::for_submitters)
+                ("submitter", None, None, Some(submitter.clone()))
             }
         };
-        if let Some(wrong) = new.scopes.iter().find(|s| !allowed(**s)) {
+        if let Some(wrong) = new.scopes.iter().find(|s| !new.owner.may_hold(**s)) {
             return Err(AppError::invalid("scopes", format!("{wrong} is not for {owner_kind} tokens")));
         }
+        let limit = within_ceilings(issuer, new.rate_limit_per_minute, new.expires_at)?;
         let prefix = format!("{TOKEN_PREFIX}{}", random_text(12));
         let token = format!("{prefix}_{}", random_text(40));
-        let created_by = by.user().to_owned();
         let record = TokenRecord {
             id: self.new_id().to_string(),
             prefix,
@@ -290,26 +312,32 @@ impl App {
             submitter_kind: None,
             scopes: new.scopes.iter().map(|s| s.name().to_owned()).collect(),
             rate_limit_per_minute: i64::from(limit),
-            created_by,
+            created_by: by.user().to_owned(),
             created_at: now,
             expires_at: new.expires_at,
             revoked_at: None,
             last_used_at: None,
+            issued_by: issuer.map(|caller| caller.token_id.clone()),
+            minted_by_staff: matches!(by, Principal::Staff { .. }).then(|| by.user().to_owned()),
         };
         let mut tx = self.store().begin().await?;
-        tx.insert_token(&record).await?;
+        if !tx.insert_token(&record).await? {
+            return Err(AppError::Unauthorized("this token has been revoked".into()));
+        }
         tx.commit().await?;
         Ok(IssuedToken { record, token })
+    }
+
+    /// Whether a token with this prefix exists, as far as a failed [`App::authenticate_token`]
+    /// just found: it looked the prefix up and kept what it found for a few seconds.
+    pub fn token_prefix_seen(&self, prefix: &str) -> bool {
+        self.inner_tokens().get(prefix).is_some()
     }
 
     /// The caller a bearer token stands for.
     pub async fn authenticate_token(&self, token: &str) -> AppResult<Caller> {
         let refused = || AppError::Unauthorized("the bearer token is not valid".into());
-        let prefix = token
-            .rsplit_once('_')
-            .map(|(prefix, _)| prefix)
-            .filter(|p| p.starts_with(TOKEN_PREFIX))
-            .ok_or_else(refused)?;
+        let prefix = token_prefix(token).ok_or_else(refused)?;
         let record = match self.inner_tokens().get(prefix) {
             Some(record) => record,
             None => {
@@ -353,7 +381,14 @@ impl App {
         }
     }
 
-    /// Revokes a token the caller may manage.
+    /// Drops revoked tokens from this replica's cache (others trust theirs for a few seconds).
+    pub(crate) fn forget_tokens(&self, prefixes: &[String]) {
+        for prefix in prefixes {
+            self.inner_tokens().forget(prefix);
+        }
+    }
+
+    /// Revokes a token the caller may manage, and every token issued from it, transitively.
     pub async fn revoke_token(&self, by: &Principal, id: &str) -> AppResult<TokenRecord> {
         let hidden = || AppError::NotFound(format!("token {id}"));
         let record = self.store().token(id).await?.ok_or_else(hidden)?;
@@ -365,21 +400,52 @@ impl App {
         if !allowed {
             return Err(hidden());
         }
-        self.store().revoke_token(id, self.now()).await?;
-        self.inner_tokens().forget(&record.prefix);
+        let revoked = self.store().revoke_token(id, self.now()).await?;
+        self.forget_tokens(&revoked);
+        if revoked.len() > 1 {
+            tracing::info!(token = %record.prefix, also = revoked.len() - 1, "revoked a token and the tokens issued from it");
+        }
         self.store().token(id).await?.ok_or_else(hidden)
+    }
+}
+
+/// The public prefix of a bearer token (`thp_…`), if it has the shape of one.
+pub fn token_prefix(token: &str) -> Option<&str> {
+    token.rsplit_once('_').map(|(prefix, _)| prefix).filter(|p| p.starts_with(TOKEN_PREFIX))
+}
+
+/// The new token's rate limit, within the issuer's ceilings on rate and expiry. Without a limit
+/// asked for, the default or the issuer's, whichever is lower.
+fn within_ceilings(issuer: Option<&Caller>, asked: Option<u32>, expires_at: Option<Timestamp>) -> AppResult<u32> {
+    let Some(issuer) = issuer else { return Ok(asked.unwrap_or(DEFAULT_RATE_LIMIT)) };
+    let limit = asked.unwrap_or(DEFAULT_RATE_LIMIT.min(issuer.rate_limit_per_minute));
+    if limit > issuer.rate_limit_per_minute {
+        return Err(AppError::Forbidden(format!(
+            "you cannot grant {limit} requests a minute; your own token has {}",
+            issuer.rate_limit_per_minute
+        )));
+    }
+    match (issuer.expires_at, expires_at) {
+        (Some(cap), None) => Err(AppError::Forbidden(format!(
+            "your own token expires at {cap}; give an expires_at no later (a token you issue cannot outlive yours)"
+        ))),
+        (Some(cap), Some(at)) if at > cap => {
+            Err(AppError::Forbidden(format!("your own token expires at {cap}; a token you issue cannot expire later")))
+        }
+        _ => Ok(limit),
     }
 }
 
 /// The caller a stored token stands for.
 fn caller_of(record: &TokenRecord) -> Option<Caller> {
     let user = format!("token:{}", record.prefix);
+    let minted_by = record.minted_by_staff.clone();
     let principal = match (record.owner_kind.as_str(), &record.provider_id, record.staff_role.as_deref()) {
         ("provider", Some(provider), _) => {
-            Principal::Provider { provider: ProviderId::new(provider.clone()).ok()?, user }
+            Principal::Provider { provider: ProviderId::new(provider.clone()).ok()?, user, minted_by }
         }
-        ("staff", _, Some("admin")) => Principal::Staff { user, role: StaffRole::Admin },
-        ("staff", _, Some("analyst")) => Principal::Staff { user, role: StaffRole::Analyst },
+        ("staff", _, Some("admin")) => Principal::Staff { user, role: StaffRole::Admin, minted_by },
+        ("staff", _, Some("analyst")) => Principal::Staff { user, role: StaffRole::Analyst, minted_by },
         ("submitter", _, _) => Principal::Submitter {
             submitter: record.submitter_id.clone()?,
             kind: SourceKind::parse(record.submitter_kind.as_deref()?)?,
@@ -387,11 +453,19 @@ fn caller_of(record: &TokenRecord) -> Option<Caller> {
         },
         _ => return None,
     };
+    let owner = match &principal {
+        Principal::Provider { provider, .. } => TokenOwner::Provider(provider.clone()),
+        Principal::Staff { role, .. } => TokenOwner::Staff(*role),
+        Principal::Submitter { submitter, .. } => TokenOwner::Submitter(submitter.clone()),
+    };
     Some(Caller {
         token_id: record.id.clone(),
         principal,
-        scopes: record.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        // A scope the owner may not hold (one written into the database by hand) counts for
+        // nothing: a provider's token never acts as staff, whatever it says.
+        scopes: record.scopes.iter().filter_map(|s| Scope::parse(s)).filter(|s| owner.may_hold(*s)).collect(),
         rate_limit_per_minute: u32::try_from(record.rate_limit_per_minute).unwrap_or(DEFAULT_RATE_LIMIT),
+        expires_at: record.expires_at,
         last_used_at: record.last_used_at,
     })
 }

@@ -148,7 +148,10 @@ impl App {
     }
 
     /// Staff merge a provider (typically one created from an `upstream_new` answer) into the one
-    /// it really is. Every traceback keeps its history; the target answers its open hops.
+    /// it really is. Every traceback keeps its history; the target answers its open hops. The
+    /// merged provider's API tokens (and any issued from them) are revoked and its webhooks
+    /// switched off, in the same transaction, and logged: they were never the target's, and the
+    /// target's own tokens and webhooks already reach its hops. Nothing is moved to the target.
     pub async fn merge_provider(
         &self,
         by: &crate::Principal,
@@ -171,7 +174,12 @@ impl App {
         }
         tx.merge_provider(source, target, self.now()).await?;
         tx.recompute_entities().await?;
+        let revoked = tx.revoke_provider_tokens(source.as_str(), self.now()).await?;
+        let disabled = tx.disable_webhooks_of(source.as_str(), self.now()).await?;
         tx.commit().await?;
+        self.forget_tokens(&revoked);
+        tracing::info!(%source, %target, by = by.user(), tokens_revoked = ?revoked, webhooks_disabled = ?disabled,
+            "merged a provider: its tokens revoked, its webhooks switched off");
         Ok(())
     }
 }

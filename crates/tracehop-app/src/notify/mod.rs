@@ -3,6 +3,7 @@
 //! transaction; what a provider receives is built from its own view of the traceback (ACC-2).
 
 mod email;
+pub mod fence;
 pub mod mail;
 pub mod webhooks;
 

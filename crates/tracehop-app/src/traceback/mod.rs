@@ -138,9 +138,12 @@ impl App {
                 // A hop of a provider since merged into this one is its own; it answers under
                 // the name the traceback knows.
                 Some(owner) if self.merged_target(owner).await?.as_ref() == Some(provider) => {
-                    if let Actor::Provider { user, .. } = actor {
-                        acting =
-                            std::borrow::Cow::Owned(Actor::Provider { provider: owner.clone(), user: user.clone() });
+                    if let Actor::Provider { user, minted_by, .. } = actor {
+                        acting = std::borrow::Cow::Owned(Actor::Provider {
+                            provider: owner.clone(),
+                            user: user.clone(),
+                            minted_by: minted_by.clone(),
+                        });
                     }
                 }
                 _ => return Err(AppError::NotFound(format!("hop {hop} of traceback {id}"))),

@@ -94,10 +94,21 @@ pub enum Category {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Actor {
-    /// Consortium staff.
-    Staff { user: String },
-    /// A user or API token of a provider.
-    Provider { provider: ProviderId, user: String },
+    /// Consortium staff: a person, or an API token (`token:<prefix>`).
+    Staff {
+        user: String,
+        /// For an API token staff minted, the staff member who minted it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minted_by: Option<String>,
+    },
+    /// A user or API token (`token:<prefix>`) of a provider.
+    Provider {
+        provider: ProviderId,
+        user: String,
+        /// For an API token staff minted, the staff member who minted it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        minted_by: Option<String>,
+    },
     /// The platform itself: deadline timers and reminders.
     System,
 }

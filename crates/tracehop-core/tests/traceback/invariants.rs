@@ -215,8 +215,11 @@ impl Sim {
     }
 
     fn actor(&self, who: &Who, act: &Act, hop: Option<HopId>) -> Actor {
-        let provider =
-            |member: &Member| Actor::Provider { provider: member.profile.id.clone(), user: "api-token".into() };
+        let provider = |member: &Member| Actor::Provider {
+            provider: member.profile.id.clone(),
+            user: "api-token".into(),
+            minted_by: None,
+        };
         match who {
             Who::Natural => match act {
                 Act::Acknowledge(_) | Act::Answer(..) | Act::Comment(..) | Act::Dispute(_) => {
@@ -481,7 +484,7 @@ fn closed_takes_no_answer(sim: &Sim) -> Result<(), TestCaseError> {
         return Ok(());
     }
     for hop in &tb.hops {
-        let owner = Actor::Provider { provider: hop.provider.id.clone(), user: "api-token".into() };
+        let owner = Actor::Provider { provider: hop.provider.id.clone(), user: "api-token".into(), minted_by: None };
         for actor in [owner, staff()] {
             for pick in [ReplyPick::Originated, ReplyPick::Upstream(1)] {
                 let reply = sim.reply(hop.id, &pick);
@@ -505,7 +508,7 @@ fn outsiders_are_told_not_found(sim: &Sim) -> Result<(), TestCaseError> {
         if tb.hops.iter().any(|h| &h.provider.id == id) {
             continue;
         }
-        let actor = Actor::Provider { provider: id.clone(), user: "api-token".into() };
+        let actor = Actor::Provider { provider: id.clone(), user: "api-token".into(), minted_by: None };
         let reply = sim.reply(hop, &ReplyPick::Originated);
         let result = sim.run.decide(actor, answer(hop, reply));
         prop_assert_eq!(result, Err(Rejection::NoHopInTraceback), "{} answers", id);

@@ -160,7 +160,7 @@ impl Cast {
 // ---- actors and replies -----------------------------------------------------------------------
 
 pub fn staff() -> Actor {
-    Actor::Staff { user: "analyst".into() }
+    Actor::Staff { user: "analyst".into(), minted_by: None }
 }
 
 pub fn system() -> Actor {
@@ -168,7 +168,7 @@ pub fn system() -> Actor {
 }
 
 pub fn by(provider: &ProviderProfile) -> Actor {
-    Actor::Provider { provider: provider.id.clone(), user: "noc".into() }
+    Actor::Provider { provider: provider.id.clone(), user: "noc".into(), minted_by: None }
 }
 
 pub fn evidence(trunk: &str) -> Evidence {

@@ -21,5 +21,6 @@ mod jobs;
 mod migrations;
 mod providers;
 mod support;
+mod tokens;
 mod tracebacks;
 mod users;

@@ -98,7 +98,7 @@ pub fn tb_id(n: u128) -> TracebackId {
 }
 
 pub fn staff() -> Actor {
-    Actor::Staff { user: "analyst".into() }
+    Actor::Staff { user: "analyst".into(), minted_by: None }
 }
 
 /// The command that starts a domestic traceback at `terminating`.
@@ -191,7 +191,7 @@ impl Flow {
 
     /// The actor of a hop's provider.
     pub fn provider_of(&self, hop: u32) -> Actor {
-        Actor::Provider { provider: self.hop(hop).provider.id.clone(), user: "noc".into() }
+        Actor::Provider { provider: self.hop(hop).provider.id.clone(), user: "noc".into(), minted_by: None }
     }
 
     pub async fn acknowledge(&mut self, store: &Store, hop: u32, now: Timestamp) {

@@ -279,7 +279,8 @@ fn pick(rng: &mut Rng, flow: &Flow, now: &mut Timestamp) -> Command {
     } else {
         HopId(u32::try_from(rng.below(state.hops.len())).unwrap())
     };
-    let provider = Actor::Provider { provider: state.hop(hop).unwrap().provider.id.clone(), user: "noc".into() };
+    let provider =
+        Actor::Provider { provider: state.hop(hop).unwrap().provider.id.clone(), user: "noc".into(), minted_by: None };
     let cast = cast();
     let action = match rng.below(20) {
         0..=1 => Action::Acknowledge { hop },

@@ -1,16 +1,17 @@
 //! Bearer-token authentication and per-token rate limits.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracehop_app::AppError;
-use tracehop_app::access::tokens::{Caller, Scope};
+use tracehop_app::access::tokens::{Caller, Scope, token_prefix};
 
 use super::problem::ApiError;
 use crate::AppState;
@@ -45,27 +46,50 @@ impl RateLimiter {
 }
 
 /// Authenticates the bearer token and applies its rate limit; the caller goes into the request.
+/// Failed attempts are throttled per client address and per token prefix (see `throttle`).
 pub async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let address = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
     let bearer = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
+        .and_then(bearer_token)
         .map(str::to_owned);
     let Some(token) = bearer else {
         return ApiError::new("unauthorized", "send a token: Authorization: Bearer <token>").into_response();
     };
+    let prefix = token_prefix(&token);
+    if let Some(retry_after) = state.auth_throttle.refused(address, prefix) {
+        let mut error =
+            ApiError::new("rate-limited", "too many failed authentications; retry after Retry-After seconds");
+        error.retry_after = Some(retry_after);
+        return error.into_response();
+    }
     let caller = match state.app.authenticate_token(&token).await {
         Ok(caller) => caller,
-        Err(error) => return ApiError::from(error).into_response(),
+        Err(error) => {
+            if matches!(error, AppError::Unauthorized(_)) {
+                state.auth_throttle.failed(address, prefix.filter(|p| state.app.token_prefix_seen(p)));
+            }
+            return ApiError::from(error).into_response();
+        }
     };
+    if let Some(prefix) = prefix {
+        state.auth_throttle.succeeded(address, prefix);
+    }
     if let Err(retry_after_seconds) = state.limiter.take(&caller.token_id, caller.rate_limit_per_minute) {
         return ApiError::from(AppError::RateLimited { limit: caller.rate_limit_per_minute, retry_after_seconds })
             .into_response();
     }
     request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// The token of an `Authorization: Bearer <token>` header; the scheme is case-insensitive
+/// (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
 /// The authenticated caller of an API handler.

@@ -58,7 +58,13 @@ async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes
     if !is_json {
         return Err(ApiError::new("unsupported-media-type", "send the body as application/json"));
     }
-    Bytes::from_request(request, state).await.map_err(|e| ApiError::new("malformed-body", e.to_string()))
+    Bytes::from_request(request, state).await.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new("payload-too-large", "the body is larger than this operation takes (2 MiB)")
+        } else {
+            ApiError::new("malformed-body", e.to_string())
+        }
+    })
 }
 
 /// Reads JSON, reporting syntax errors as malformed and shape errors with their field path.

@@ -12,8 +12,10 @@ pub mod json;
 pub mod model;
 pub mod problem;
 mod provider;
+mod scopes;
 mod staff;
 mod submitters;
+mod throttle;
 mod tokens;
 mod webhooks;
 
@@ -30,6 +32,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use auth::RateLimiter;
 use json::ApiPath;
 use problem::{ApiError, KINDS};
+pub use throttle::AuthThrottle;
 
 use crate::AppState;
 
@@ -88,8 +91,12 @@ pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .merge(submitters::routes());
     let (authenticated, openapi) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();
+    // Outermost first: authenticate, check the operation's scope (before any body is read),
+    // then idempotency.
+    let required = Arc::new(scopes::RequiredScopes::of(&openapi));
     let authenticated = authenticated
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::idempotent))
+        .layer(axum::middleware::from_fn_with_state(required, scopes::require))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
     let openapi = describe_responses(openapi);
     let document = Arc::new(openapi.clone());

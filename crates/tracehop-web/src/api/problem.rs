@@ -74,7 +74,8 @@ pub const KINDS: &[(&str, u16, &str, &str)] = &[
         "rate-limited",
         429,
         "Too many requests",
-        "The token's rate limit was exceeded; retry after the number of seconds in Retry-After.",
+        "The token's rate limit was exceeded, or too many authentications failed from this address or against \
+         this token; retry after the number of seconds in Retry-After.",
     ),
     ("traceback-closed", 409, "Traceback closed", "The traceback is closed and takes no answers; staff may reopen it."),
     (

@@ -99,7 +99,8 @@ async fn list_tracebacks(
     auth: Authenticated,
     ApiQuery(query): ApiQuery<TracebacksQuery>,
 ) -> ApiResult<Json<Page<TracebackSummary>>> {
-    auth.with(Scope::TracebacksRead)?;
+    let caller = auth.with(Scope::TracebacksRead)?;
+    state.app.staff(&caller.principal)?;
     if let Some(status) = &query.status
         && !["open", "needs_review", "closed"].contains(&status.as_str())
     {

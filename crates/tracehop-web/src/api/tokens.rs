@@ -75,7 +75,7 @@ async fn create_token(
         .app
         .issue_token(
             &caller.principal,
-            Some(&caller.scopes),
+            Some(&caller),
             NewToken {
                 name: body.name,
                 owner,

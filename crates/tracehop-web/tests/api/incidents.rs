@@ -34,7 +34,7 @@ struct Setup {
 }
 
 fn operator() -> Principal {
-    Principal::Staff { user: "test-operator".to_owned(), role: StaffRole::Admin }
+    Principal::Staff { user: "test-operator".to_owned(), role: StaffRole::Admin, minted_by: None }
 }
 
 async fn submitter_token(t: &TestApp, submitter: &str, scopes: &[Scope]) -> String {

@@ -27,7 +27,14 @@ async fn six_providers_answer_by_api_to_an_international_origin() {
         tokens.push(t.provider_token(&provider, &[Scope::HopsRead, Scope::HopsAnswer]).await);
     }
     let staff = t
-        .staff_token(&[Scope::TracebacksManage, Scope::TracebacksRead, Scope::IntakeManage, Scope::TokensManage])
+        .staff_token(&[
+            Scope::TracebacksManage,
+            Scope::TracebacksRead,
+            Scope::IntakeManage,
+            Scope::TokensManage,
+            Scope::IncidentsSubmit,
+            Scope::CandidatesSubmit,
+        ])
         .await;
 
     // An analytics provider is registered and given a token; it submits an incident and a

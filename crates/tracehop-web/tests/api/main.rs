@@ -12,6 +12,8 @@ mod intake;
 mod journey;
 mod openapi;
 mod rmd;
+mod privilege;
 mod support;
+mod surface;
 mod tokens;
 mod webhooks;

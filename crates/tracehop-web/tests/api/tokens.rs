@@ -25,7 +25,16 @@ async fn setup() -> Setup {
     let other = t.provider("other", "US", &[]).await;
     let manager = t.provider_token(&terminating, &[Scope::HopsRead, Scope::HopsAnswer, Scope::TokensManage]).await;
     let other = t.provider_token(&other, &[Scope::HopsRead, Scope::TokensManage]).await;
-    let staff = t.staff_token(&[Scope::TokensManage, Scope::TracebacksRead]).await;
+    // An onboarding admin: it grants providers only scopes it holds itself.
+    let staff = t
+        .staff_token(&[
+            Scope::TokensManage,
+            Scope::TracebacksRead,
+            Scope::HopsRead,
+            Scope::HopsAnswer,
+            Scope::WebhooksManage,
+        ])
+        .await;
     Setup { t, staff, manager, other }
 }
 
@@ -179,7 +188,10 @@ async fn staff_issue_provider_tokens() {
     assert_eq!(staff_me["kind"], "staff");
     assert_eq!(staff_me["staff_role"], "admin");
     assert_eq!(staff_me["provider_id"], Value::Null);
-    assert_eq!(staff_me["scopes"], json!(["tokens:manage", "tracebacks:read"]));
+    assert_eq!(
+        staff_me["scopes"],
+        json!(["hops:read", "hops:answer", "webhooks:manage", "tokens:manage", "tracebacks:read"])
+    );
 
     // Provider scopes only on provider tokens; a provider named that exists; an owner named.
     let wrong = json!({"name": "n", "scopes": ["tracebacks:read"], "provider_id": "terminating"});

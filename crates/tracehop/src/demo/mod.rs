@@ -41,7 +41,7 @@ use world::{CAMPAIGN_LABELS, PROVIDERS, QUEUED, SCRIPTS, SUBMITTERS, Step};
 
 const ACCOUNTS_FILE: &str = "accounts.txt";
 
-pub async fn run(config: &Config, dir: &Path, port: u16, fresh: bool) -> anyhow::Result<()> {
+pub async fn run(config: &Config, dir: &Path, port: u16, metrics_port: u16, fresh: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let database = dir.join("tracehop.db");
     if fresh {
@@ -88,7 +88,8 @@ pub async fn run(config: &Config, dir: &Path, port: u16, fresh: bool) -> anyhow:
     let recordings = Recordings::from_config(&recordings).map_err(|e| anyhow::anyhow!(e))?;
     let app = App::with_mailer(store, clock, settings, mailer).with_recordings(recordings);
     let bind = format!("127.0.0.1:{port}");
-    crate::serve::run(app, &bind, true, |address| {
+    let metrics_bind = format!("127.0.0.1:{metrics_port}");
+    crate::serve::run(app, &bind, Some(&metrics_bind), true, |address, metrics| {
         println!("tracehop demo: {summary}");
         println!("  database: {url}");
         println!("  outgoing mail: {}", dir.join("mail").display());
@@ -99,6 +100,9 @@ pub async fn run(config: &Config, dir: &Path, port: u16, fresh: bool) -> anyhow:
         print!("{accounts}");
         println!("  API reference: http://{address}/api/v1/docs");
         println!("  serving on http://{address}  (Ctrl-C to stop)");
+        if let Some(metrics) = metrics {
+            println!("  metrics (this machine only): http://{metrics}/metrics");
+        }
     })
     .await
 }
@@ -377,7 +381,7 @@ async fn create_accounts(app: &App) -> anyhow::Result<String> {
 /// Issues API tokens for the demo providers with accounts, staff and the analytics provider;
 /// returns their listing.
 async fn create_tokens(app: &App) -> anyhow::Result<String> {
-    let operator = Principal::Staff { user: "demo".to_owned(), role: StaffRole::Admin };
+    let operator = Principal::Staff { user: "demo".to_owned(), role: StaffRole::Admin, minted_by: None };
     let provider_scopes = [Scope::HopsRead, Scope::HopsAnswer, Scope::WebhooksManage, Scope::TokensManage];
     let staff_scopes = [
         Scope::TracebacksRead,

@@ -54,7 +54,7 @@ impl Names {
 }
 
 pub fn scenario_staff() -> Principal {
-    Principal::Staff { user: "scenario-staff".to_owned(), role: StaffRole::Analyst }
+    Principal::Staff { user: "scenario-staff".to_owned(), role: StaffRole::Analyst, minted_by: None }
 }
 
 impl AppWorld {
@@ -139,7 +139,7 @@ impl World for AppWorld {
 }
 
 fn as_provider(id: ProviderId) -> Principal {
-    Principal::Provider { provider: id, user: "scenario".to_owned() }
+    Principal::Provider { provider: id, user: "scenario".to_owned(), minted_by: None }
 }
 
 async fn latest_hop(app: &App, tb: TracebackId, names: &Names, name: &str) -> Result<(HopId, ProviderId), String> {

@@ -7,13 +7,17 @@ async fn the_demo_serves_and_its_log_verifies() {
     let dir = std::env::temp_dir().join(format!("tracehop-demo-test-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     let dir_text = dir.to_str().unwrap().to_owned();
-    let server = Server::start(&["demo", "--dir", &dir_text, "--port", "0"], &[]);
+    let server = Server::start(&["demo", "--dir", &dir_text, "--port", "0", "--metrics-port", "0"], &[]);
 
     let health = http_get(&format!("{}/healthz", server.base)).await;
     assert_eq!(health.status(), 200);
     let ready = http_get(&format!("{}/readyz", server.base)).await;
     assert_eq!(ready.status(), 200);
-    let metrics = http_get(&format!("{}/metrics", server.base)).await.text().await.unwrap();
+    // Metrics are served on their own loopback address, not on the API's port.
+    assert_eq!(http_get(&format!("{}/metrics", server.base)).await.status(), 404);
+    let metrics_base = server.printed_origin("metrics");
+    assert_ne!(metrics_base, server.base);
+    let metrics = http_get(&format!("{metrics_base}/metrics")).await.text().await.unwrap();
     for status in ["open", "needs_review", "closed"] {
         assert!(
             metrics.contains(&format!("tracehop_tracebacks{{state=\"{status}\"}}")),
@@ -63,4 +67,19 @@ async fn the_demo_serves_and_its_log_verifies() {
     assert!(audit.status.success(), "{}", String::from_utf8_lossy(&audit.stdout));
     server.kill();
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn serve_puts_metrics_on_their_own_address_and_not_on_the_api_port() {
+    let db = tracehop_store::testing::TestDatabase::new().await;
+    let url = db.url_string();
+    let server = Server::start(&["serve", "--database-url", &url, "--bind", "127.0.0.1:0"], &[]);
+    let metrics_base = server.printed_origin("metrics");
+    assert!(metrics_base.starts_with("http://127.0.0.1:"), "{metrics_base}");
+    assert_ne!(metrics_base, server.base);
+    assert_eq!(http_get(&format!("{}/metrics", server.base)).await.status(), 404);
+    let metrics = http_get(&format!("{metrics_base}/metrics")).await;
+    assert_eq!(metrics.status(), 200);
+    assert!(metrics.text().await.unwrap().contains("tracehop_jobs"));
+    assert_eq!(http_get(&format!("{metrics_base}/api/v1/me")).await.status(), 404, "only metrics there");
 }

@@ -33,6 +33,8 @@ pub fn run(args: &[&str]) -> Output {
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// Every later line that printed a URL, with its origin.
+    printed: mpsc::Receiver<(String, String)>,
 }
 
 impl Server {
@@ -40,6 +42,8 @@ impl Server {
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut command = tracehop();
         command.args(args).stdout(Stdio::piped()).stderr(Stdio::inherit());
+        // Metrics on a port of their own, never a fixed one that parallel tests would share.
+        command.env("TRACEHOP_METRICS_BIND", "127.0.0.1:0");
         for (key, value) in env {
             command.env(key, value);
         }
@@ -53,12 +57,26 @@ impl Server {
                     let rest = &line[at + "http://".len()..];
                     let authority: String = rest.chars().take_while(|c| !c.is_whitespace() && *c != '/').collect();
                     let url = format!("http://{authority}");
-                    found.send(url).ok();
+                    found.send((line.clone(), url)).ok();
                 }
             }
         });
-        let base = address.recv_timeout(Duration::from_secs(120)).expect("tracehop printed the address it serves on");
-        Self { child, base }
+        let (_, base) =
+            address.recv_timeout(Duration::from_secs(120)).expect("tracehop printed the address it serves on");
+        Self { child, base, printed: address }
+    }
+
+    /// The origin of the first URL printed on a line containing `label`.
+    pub fn printed_origin(&self, label: &str) -> String {
+        loop {
+            let (line, url) = self
+                .printed
+                .recv_timeout(Duration::from_secs(120))
+                .unwrap_or_else(|_| panic!("tracehop never printed {label}"));
+            if line.contains(label) {
+                return url;
+            }
+        }
     }
 
     /// SIGKILL: no chance to clean up.
@@ -83,7 +101,11 @@ pub fn app_with_deadline(store: &Store, respond_within: SignedDuration) -> App {
 }
 
 pub fn staff() -> Principal {
-    Principal::Staff { user: "cli-test".to_owned(), role: tracehop_app::access::principal::StaffRole::Analyst }
+    Principal::Staff {
+        user: "cli-test".to_owned(),
+        role: tracehop_app::access::principal::StaffRole::Analyst,
+        minted_by: None,
+    }
 }
 
 /// A reachable U.S. provider.
