@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_intake.sql"),
         postgres: include_str!("../migrations/postgres/0003_intake.sql"),
     },
+    Migration {
+        version: 6,
+        name: "provider view",
+        sqlite: include_str!("../migrations/sqlite/0006_provider_view.sql"),
+        postgres: include_str!("../migrations/postgres/0006_provider_view.sql"),
+    },
 ];
 
 /// Splits a migration into statements: comment lines go first (they may hold semicolons); the
