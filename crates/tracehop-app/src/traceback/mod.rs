@@ -231,6 +231,10 @@ impl App {
                         "candidate {candidate} is not approved, or already started a traceback"
                     )));
                 }
+                // From now on the incident's recording is evidence: a correction is a new version.
+                if let Some(incident) = &start.incident {
+                    tx.mark_incident_used(incident, &id.to_string()).await?;
+                }
                 Action::Start(Box::new(Start {
                     id,
                     category: start.category,
