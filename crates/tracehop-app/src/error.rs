@@ -14,6 +14,9 @@ pub enum AppError {
     /// Too many requests for the caller's rate limit.
     #[error("rate limit of {limit} requests a minute exceeded")]
     RateLimited { limit: u32, retry_after_seconds: u64 },
+    /// A provider wrote as many comments as policy allows for now.
+    #[error("{detail}")]
+    TooManyComments { detail: String, retry_after_seconds: Option<u64> },
     /// A notification could not be delivered; try again at `retry_at` if there is one.
     #[error("delivery failed: {message}")]
     Delivery { retry_at: Option<jiff::Timestamp>, message: String },

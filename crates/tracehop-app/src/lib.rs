@@ -46,6 +46,7 @@ struct Inner {
     tokens: access::tokens::TokenCache,
     /// Where voicemails and recordings of incidents go (INC-3).
     recordings: intake::recordings::Recordings,
+    comments: access::comment_limit::CommentLimiter,
 }
 
 impl App {
@@ -71,7 +72,8 @@ impl App {
         let http = http.build().unwrap_or_else(|_| reqwest::Client::new());
         let recordings = intake::recordings::Recordings::in_memory();
         let tokens = access::tokens::TokenCache::default();
-        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings }) }
+        let comments = access::comment_limit::CommentLimiter::default();
+        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings, comments }) }
     }
 
     /// The same application with recordings kept in `recordings` (a configured directory or
@@ -90,6 +92,7 @@ impl App {
                 http,
                 tokens: access::tokens::TokenCache::default(),
                 recordings,
+                comments: access::comment_limit::CommentLimiter::default(),
             }),
         }
     }
@@ -108,6 +111,10 @@ impl App {
 
     pub fn http(&self) -> &reqwest::Client {
         &self.inner.http
+    }
+
+    pub(crate) fn comment_limiter(&self) -> &access::comment_limit::CommentLimiter {
+        &self.inner.comments
     }
 
     pub(crate) fn inner_tokens(&self) -> &access::tokens::TokenCache {

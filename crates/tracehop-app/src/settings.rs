@@ -14,6 +14,7 @@ pub struct Settings {
     pub reminders: Reminders,
     pub worker: WorkerSettings,
     pub webhooks: WebhookSettings,
+    pub comments: CommentSettings,
 }
 
 impl Default for Settings {
@@ -24,6 +25,7 @@ impl Default for Settings {
             reminders: Reminders::default(),
             worker: WorkerSettings::default(),
             webhooks: WebhookSettings::default(),
+            comments: CommentSettings::default(),
         }
     }
 }
@@ -50,6 +52,20 @@ pub struct WebhookSettings {
     /// Off in production, where a webhook must not reach into the platform's own network; on
     /// for development and tests with local receivers.
     pub allow_private_targets: bool,
+}
+
+/// How much providers may comment; the per-hop cap is `traceback.comments_per_hop`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommentSettings {
+    /// Comments one provider may write in any hour, across its tracebacks.
+    pub per_provider_per_hour: u32,
+}
+
+impl Default for CommentSettings {
+    fn default() -> Self {
+        Self { per_provider_per_hour: 60 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

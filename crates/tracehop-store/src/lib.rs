@@ -16,6 +16,7 @@ pub mod incidents;
 pub mod jobs;
 mod migrate;
 pub mod providers;
+pub mod recording_versions;
 pub mod submitters;
 pub mod tokens;
 pub mod tracebacks;

@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_token_lineage.sql"),
         postgres: include_str!("../migrations/postgres/0005_token_lineage.sql"),
     },
+    Migration {
+        version: 6,
+        name: "provider view",
+        sqlite: include_str!("../migrations/sqlite/0006_provider_view.sql"),
+        postgres: include_str!("../migrations/postgres/0006_provider_view.sql"),
+    },
 ];
 
 /// Splits a migration into statements: comment lines go first (they may hold semicolons); the

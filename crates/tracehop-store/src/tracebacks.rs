@@ -44,7 +44,11 @@ pub struct TracebackRecord {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HopRecord {
     pub traceback_id: String,
+    /// The hop's position: for staff.
     pub hop: i64,
+    /// The opaque reference its provider knows it by; `None` on rows not written since it was
+    /// introduced.
+    pub reference: Option<String>,
     pub provider_id: String,
     pub entity_id: String,
     pub named_by: Option<i64>,
@@ -99,8 +103,8 @@ pub(crate) fn touched_hops(state: &Traceback, events: &[Event]) -> BTreeSet<HopI
 const TRACEBACK_COLUMNS: &str = "id, number, category, status, outcome, origin, campaign_id, terminating_provider, \
      frontier_provider, hop_count, strike_exempt, started_at_us, closed_at_us, updated_at_us, version";
 
-const HOP_COLUMNS: &str = "traceback_id, hop, provider_id, entity_id, named_by, state, labels, in_path, requests, \
-     notified_at_us, start_by_us, respond_by_us, answered_at_us, answer_kind, opened_at_us";
+const HOP_COLUMNS: &str = "traceback_id, hop, reference, provider_id, entity_id, named_by, state, labels, in_path, \
+     requests, notified_at_us, start_by_us, respond_by_us, answered_at_us, answer_kind, opened_at_us";
 
 macro_rules! traceback_records {
     ($rows:expr) => {
@@ -141,6 +145,7 @@ macro_rules! hop_records {
                 Ok(HopRecord {
                     traceback_id: row.try_get("traceback_id")?,
                     hop: row.try_get("hop")?,
+                    reference: row.try_get("reference")?,
                     provider_id: row.try_get("provider_id")?,
                     entity_id: row.try_get("entity_id")?,
                     named_by: row.try_get("named_by")?,
@@ -230,8 +235,9 @@ pub struct HopFilter {
     pub waiting_only: bool,
     pub state: Option<String>,
     pub due_before: Option<Timestamp>,
-    /// Keyset cursor: (opened_at_us, traceback_id, hop) of the last row of the previous page.
-    pub after: Option<(i64, String, i64)>,
+    /// Keyset cursor: (opened_at_us, traceback_id, reference) of the last row of the previous
+    /// page: a provider's cursor carries no hop position.
+    pub after: Option<(i64, String, String)>,
     pub limit: i64,
 }
 
@@ -298,8 +304,9 @@ impl Store {
                AND ($2 = FALSE OR state IN ('open', 'acknowledged'))
                AND ($3 IS NULL OR state = $3)
                AND ($4 IS NULL OR respond_by_us <= $4)
-               AND ($5 IS NULL OR opened_at_us > $5 OR (opened_at_us = $5 AND (traceback_id > $6 OR (traceback_id = $6 AND hop > $7))))
-             ORDER BY opened_at_us, traceback_id, hop LIMIT $8"
+               AND ($5 IS NULL OR opened_at_us > $5
+                    OR (opened_at_us = $5 AND (traceback_id > $6 OR (traceback_id = $6 AND COALESCE(reference, '') > $7))))
+             ORDER BY opened_at_us, traceback_id, COALESCE(reference, '') LIMIT $8"
         );
         let (after_at, after_id, after_hop) =
             filter.after.clone().map_or((None, None, None), |(a, b, c)| (Some(a), Some(b), Some(c)));

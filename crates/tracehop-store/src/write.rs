@@ -219,6 +219,7 @@ pub(crate) fn upsert_hops(
             statement.row(vec![
                 text(header.id.to_string()),
                 int(i64::from(hop.id.0)),
+                text(state.hop_ref(hop.id).to_string()),
                 text(hop.provider.id.to_string()),
                 text(hop.provider.entity.to_string()),
                 Arg::Int(hop.named_by.map(|h| i64::from(h.0))),
@@ -240,10 +241,11 @@ pub(crate) fn upsert_hops(
         return false;
     }
     statement.sql.push_str(&format!(
-        "INSERT INTO hops (traceback_id, hop, provider_id, entity_id, named_by, state, labels, in_path, requests,
+        "INSERT INTO hops (traceback_id, hop, reference, provider_id, entity_id, named_by, state, labels, in_path, requests,
              notified_at_us, start_by_us, respond_by_us, answered_at_us, answer_kind, opened_at_us, updated_at_us)
          VALUES {}
-         ON CONFLICT (traceback_id, hop) DO UPDATE SET state = excluded.state, labels = excluded.labels,
+         ON CONFLICT (traceback_id, hop) DO UPDATE SET reference = excluded.reference, state = excluded.state,
+             labels = excluded.labels,
              in_path = excluded.in_path, requests = excluded.requests, notified_at_us = excluded.notified_at_us,
              start_by_us = excluded.start_by_us, respond_by_us = excluded.respond_by_us,
              answered_at_us = excluded.answered_at_us, answer_kind = excluded.answer_kind,

@@ -269,6 +269,16 @@ impl TestApp {
         Self { app, clock, worker, base: format!("http://{address}"), http: reqwest::Client::new(), smtp, db, address }
     }
 
+    /// The opaque reference a provider knows hop `hop` of `traceback` by (a made-up one when the
+    /// traceback does not exist).
+    pub async fn hop_ref(&self, traceback: &str, hop: u32) -> String {
+        let id = tracehop_core::traceback::TracebackId(traceback.parse().expect("a traceback id"));
+        match self.app.traceback(id).await {
+            Ok((_, state)) => state.hop_ref(tracehop_core::traceback::HopId(hop)).to_string(),
+            Err(_) => uuid::Uuid::from_u128(0x0a0a_0a0a_0000_8000_8000_0000_0000_0000 | u128::from(hop)).to_string(),
+        }
+    }
+
     /// Runs every job due now.
     pub async fn work(&self) -> usize {
         self.worker.run_until_idle().await.expect("worker")

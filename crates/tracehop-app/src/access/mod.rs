@@ -2,5 +2,6 @@
 //! for its principal.
 
 pub mod accounts;
+pub(crate) mod comment_limit;
 pub mod principal;
 pub mod tokens;

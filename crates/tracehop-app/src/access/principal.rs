@@ -8,8 +8,8 @@ use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::command::Action;
 use tracehop_core::traceback::view::ProviderView;
 use tracehop_core::traceback::{
-    Actor, CallFacts, Category, Evidence, HopId, RecordingRef, Rejection, Reply, Traceback, TracebackId, Visibility,
-    provider_view,
+    Actor, CallFacts, Category, Evidence, HopId, HopRef, RecordingRef, Rejection, Reply, Traceback, TracebackId,
+    Visibility, provider_view,
 };
 use tracehop_store::tracebacks::{HopFilter, HopRecord, category_name};
 
@@ -225,57 +225,92 @@ impl ProviderHandle<'_> {
         Ok(None)
     }
 
-    /// Runs a request on one of its hops. Anything about a hop that is not its own, or a
-    /// traceback it has no hop in, is "not found".
-    async fn on_own_hop(&self, traceback: TracebackId, hop: HopId, request: Request) -> AppResult<Executed> {
+    /// The hop its reference names. A reference it was not given, or a traceback it has no hop
+    /// in, is "not found"; whether the hop is its own is checked with the command.
+    async fn hop_named(&self, traceback: TracebackId, hop: HopRef) -> AppResult<HopId> {
+        let hidden = || AppError::NotFound(format!("hop {hop} of traceback {traceback}"));
+        let (_, state) = self.app.traceback(traceback).await.map_err(|_| hidden())?;
+        state.hop_by_ref(hop).ok_or_else(hidden)
+    }
+
+    /// Runs a request on one of its hops, named by reference. Anything about a hop that is not
+    /// its own, or a traceback it has no hop in, is "not found".
+    async fn on_own_hop(
+        &self,
+        traceback: TracebackId,
+        reference: HopRef,
+        request: impl FnOnce(HopId) -> Request,
+    ) -> AppResult<Executed> {
+        let hop = self.hop_named(traceback, reference).await?;
         let access = Access::OwnHop { provider: &self.provider, hop };
-        match self.app.execute_as(traceback, &self.actor, &request, None, access).await {
-            Err(AppError::Rejected(
-                Rejection::NotYourHop(_) | Rejection::NoHopInTraceback | Rejection::UnknownHop(_),
-            )) => Err(AppError::NotFound(format!("hop {hop} of traceback {traceback}"))),
+        match self.app.execute_as(traceback, &self.actor, &request(hop), None, access).await {
+            Err(
+                AppError::Rejected(Rejection::NotYourHop(_) | Rejection::NoHopInTraceback | Rejection::UnknownHop(_))
+                | AppError::NotFound(_),
+            ) => Err(AppError::NotFound(format!("hop {reference} of traceback {traceback}"))),
             other => other,
         }
     }
 
-    pub async fn acknowledge(&self, traceback: TracebackId, hop: HopId) -> AppResult<Executed> {
-        self.on_own_hop(traceback, hop, Request::Core(Action::Acknowledge { hop })).await
+    pub async fn acknowledge(&self, traceback: TracebackId, hop: HopRef) -> AppResult<Executed> {
+        self.on_own_hop(traceback, hop, |hop| Request::Core(Action::Acknowledge { hop })).await
     }
 
     /// Answers originated or not found.
-    pub async fn answer(&self, traceback: TracebackId, hop: HopId, reply: Reply) -> AppResult<Executed> {
+    pub async fn answer(&self, traceback: TracebackId, hop: HopRef, reply: Reply) -> AppResult<Executed> {
         if matches!(reply, Reply::Upstream { .. }) {
             return Err(AppError::invalid("answer", "name an upstream with answer_upstream"));
         }
-        self.on_own_hop(traceback, hop, Request::Core(Action::Answer { hop, reply: Box::new(reply) })).await
+        self.on_own_hop(traceback, hop, |hop| Request::Core(Action::Answer { hop, reply: Box::new(reply) })).await
     }
 
     pub async fn answer_upstream(
         &self,
         traceback: TracebackId,
-        hop: HopId,
+        hop: HopRef,
         upstream: UpstreamChoice,
         evidence: Evidence,
     ) -> AppResult<Executed> {
-        self.on_own_hop(traceback, hop, Request::AnswerUpstream { hop, upstream, evidence }).await
+        self.on_own_hop(traceback, hop, |hop| Request::AnswerUpstream { hop, upstream, evidence }).await
     }
 
+    /// A comment on one of its hops, within the hourly allowance of the provider (the core
+    /// caps the comments on one hop).
     pub async fn comment(
         &self,
         traceback: TracebackId,
-        hop: HopId,
+        hop: HopRef,
         text: String,
         visibility: Visibility,
     ) -> AppResult<Executed> {
-        self.on_own_hop(traceback, hop, Request::Core(Action::Comment { hop: Some(hop), text, visibility })).await
+        let now = self.app.now();
+        let limit = self.app.settings().comments.per_provider_per_hour;
+        self.app.comment_limiter().take(&self.provider, limit, now)?;
+        let executed = self
+            .on_own_hop(traceback, hop, |hop| Request::Core(Action::Comment { hop: Some(hop), text, visibility }))
+            .await;
+        if executed.is_err() {
+            self.app.comment_limiter().give_back(&self.provider, now);
+        }
+        executed
     }
 
-    pub async fn dispute(&self, traceback: TracebackId, hop: HopId, grounds: String) -> AppResult<Executed> {
-        self.on_own_hop(traceback, hop, Request::Core(Action::Dispute { hop, grounds })).await
+    pub async fn dispute(&self, traceback: TracebackId, hop: HopRef, grounds: String) -> AppResult<Executed> {
+        self.on_own_hop(traceback, hop, |hop| Request::Core(Action::Dispute { hop, grounds })).await
     }
 
     /// Its hops: open requests with their deadlines, or its history.
     pub async fn hops(&self, mut filter: HopFilter) -> AppResult<Vec<HopRecord>> {
         filter.provider_id = self.provider.to_string();
-        Ok(self.app.store().list_hops(&filter).await?)
+        let mut rows = self.app.store().list_hops(&filter).await?;
+        // Rows not written since references were introduced get theirs from the traceback.
+        for row in rows.iter_mut().filter(|row| row.reference.is_none()) {
+            let id = uuid::Uuid::parse_str(&row.traceback_id)
+                .map_err(|e| AppError::Store(tracehop_store::StoreError::Corrupt(e.to_string())))?;
+            let (_, state) = self.app.traceback(TracebackId(id)).await?;
+            let hop = HopId(u32::try_from(row.hop).unwrap_or(u32::MAX));
+            row.reference = Some(state.hop_ref(hop).to_string());
+        }
+        Ok(rows)
     }
 }

@@ -23,6 +23,8 @@ pub enum Scope {
     HopsAnswer,
     /// Manage one's webhooks and read deliveries.
     WebhooksManage,
+    /// Change one's own directory profile: the contacts hop requests go to.
+    ProfileManage,
     /// Issue and revoke tokens (a provider's for itself; staff's for anyone).
     TokensManage,
     /// Staff: read every traceback.
@@ -39,10 +41,11 @@ pub enum Scope {
     DirectoryManage,
 }
 
-pub const ALL_SCOPES: [Scope; 10] = [
+pub const ALL_SCOPES: [Scope; 11] = [
     Scope::HopsRead,
     Scope::HopsAnswer,
     Scope::WebhooksManage,
+    Scope::ProfileManage,
     Scope::TokensManage,
     Scope::TracebacksRead,
     Scope::TracebacksManage,
@@ -58,6 +61,7 @@ impl Scope {
             Self::HopsRead => "hops:read",
             Self::HopsAnswer => "hops:answer",
             Self::WebhooksManage => "webhooks:manage",
+            Self::ProfileManage => "profile:manage",
             Self::TokensManage => "tokens:manage",
             Self::TracebacksRead => "tracebacks:read",
             Self::TracebacksManage => "tracebacks:manage",
@@ -74,7 +78,10 @@ impl Scope {
 
     /// Whether a provider's token may hold it.
     pub fn for_providers(self) -> bool {
-        matches!(self, Self::HopsRead | Self::HopsAnswer | Self::WebhooksManage | Self::TokensManage)
+        matches!(
+            self,
+            Self::HopsRead | Self::HopsAnswer | Self::WebhooksManage | Self::ProfileManage | Self::TokensManage
+        )
     }
 
     /// Whether a staff token may hold it.

@@ -111,7 +111,7 @@ impl App {
         match by {
             Principal::Staff { .. } => Ok(candidate),
             Principal::Submitter { submitter, .. } if candidate.submitter_id.as_ref() == Some(submitter) => {
-                Ok(candidate)
+                Ok(as_submitter_sees(candidate))
             }
             _ => Err(hidden()),
         }
@@ -123,7 +123,11 @@ impl App {
             Principal::Submitter { submitter, .. } => filter.submitter_id = Some(submitter.clone()),
             Principal::Provider { .. } => return Err(AppError::Forbidden("providers do not see candidates".into())),
         }
-        Ok(self.store().list_candidates(&filter).await?)
+        let rows = self.store().list_candidates(&filter).await?;
+        Ok(match by {
+            Principal::Staff { .. } => rows,
+            _ => rows.into_iter().map(as_submitter_sees).collect(),
+        })
     }
 
     /// Changes a pending candidate under staff review.
@@ -254,4 +258,10 @@ impl App {
         };
         self.staff(staff)?.start(order).await
     }
+}
+
+/// A candidate as its submitter sees it: its status and dates, without staff's due-diligence
+/// record, who decided, or the traceback it started.
+fn as_submitter_sees(candidate: CandidateRecord) -> CandidateRecord {
+    CandidateRecord { due_diligence: None, legal_basis: None, decided_by: None, traceback_id: None, ..candidate }
 }

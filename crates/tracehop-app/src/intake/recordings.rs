@@ -225,7 +225,8 @@ impl App {
     }
 
     /// Stores a recording of an incident the caller may submit for (its own, or any for staff),
-    /// replacing any earlier one. `declared_length` (a Content-Length) lets an oversized upload
+    /// replacing any earlier one; once a traceback uses the incident, the earlier one is kept as
+    /// a version (see `recording_versions`), since the traceback refers to it. `declared_length` (a Content-Length) lets an oversized upload
     /// be refused before it is read; the limit holds whatever it says.
     pub async fn upload_recording<S, E>(
         &self,
@@ -280,8 +281,8 @@ impl App {
             size: i64::try_from(size).unwrap_or(i64::MAX),
             purged_at: None,
         };
-        let previous = match self.store().set_incident_recording(&record.row.id, Some(&stored)).await {
-            Ok(previous) => previous,
+        let (previous, kept) = match self.save_recording(&record.row.id, &stored).await {
+            Ok(saved) => saved,
             Err(error) => {
                 if let Err(cleanup) = recordings.objects.delete(&path).await {
                     tracing::warn!(%cleanup, key, "could not delete the object of a recording that was not saved");
@@ -289,13 +290,34 @@ impl App {
                 return Err(error.into());
             }
         };
-        if let Some(previous) = previous.filter(|p| p.key != key && p.purged_at.is_none() && !p.key.is_empty()) {
+        if let Some(previous) = previous.filter(|p| !kept && p.key != key && p.purged_at.is_none() && !p.key.is_empty())
+        {
             let old = ObjectPath::from(previous.key.as_str());
             if let Err(error) = recordings.objects.delete(&old).await {
                 tracing::warn!(%error, key = previous.key, "could not delete a replaced recording");
             }
         }
         Ok(IncidentRecord { recording: Some(stored), ..record })
+    }
+
+    /// Makes `stored` the incident's recording; returns the one it replaced and whether that one
+    /// was kept as an earlier version (the incident is used by a traceback, whose evidence it
+    /// is: a correction never deletes it).
+    async fn save_recording(
+        &self,
+        incident: &str,
+        stored: &RecordingRecord,
+    ) -> Result<(Option<RecordingRecord>, bool), StoreError> {
+        let mut tx = self.store().begin().await?;
+        let previous = tx.set_incident_recording(incident, Some(stored)).await?;
+        let used = tx.incident_used_by(incident).await?.is_some();
+        let keep = previous.as_ref().filter(|p| used && p.key != stored.key && !p.key.is_empty());
+        if let Some(previous) = keep {
+            tx.keep_recording_version(incident, previous, self.now()).await?;
+        }
+        tx.commit().await?;
+        let kept = keep.is_some();
+        Ok((previous, kept))
     }
 
     /// An incident's recording, for staff, checked against its SHA-256.

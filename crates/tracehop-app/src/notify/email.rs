@@ -15,33 +15,35 @@ fn when(at: Timestamp, zone: &TimeZone, zone_name: &str) -> String {
     format!("{} UTC ({} {zone_name})", at.strftime("%Y-%m-%d %H:%M"), local.strftime("%a %Y-%m-%d %H:%M"))
 }
 
-/// Subject and body of a notification email.
+/// Subject and body of a notification email. It names the traceback by id and the hop by its
+/// opaque reference, as the provider's API does: never the platform-wide traceback number or a
+/// hop's position.
 pub fn render(
     settings: &Settings,
     event_type: &str,
-    number: i64,
     state: &Traceback,
     view: &ProviderView,
     hop: Option<HopId>,
 ) -> (String, String) {
-    let this = hop_of(view, hop);
+    let this = hop_of(state, view, hop);
     let profile = hop.and_then(|h| state.hop(h)).map(|h| &h.provider);
     let hours = profile.map(|p| &p.business_hours);
     let zone = hours.map_or(TimeZone::UTC, |h| h.zone().clone());
     let zone_name = hours.map_or("UTC", |h| h.zone_name());
     let respond_by = this.and_then(|h| h.request).map(|r| when(r.respond_by, &zone, zone_name));
     let hop_label = this.map_or_else(String::new, |h| format!(", hop {}", h.hop));
+    // The hop's reference, shortened, to tell requests apart; never a number or a position.
+    let tag = this.map_or_else(String::new, |h| format!(" [ref {}]", &h.hop.to_string()[..8]));
     let subject = match event_type {
-        "hop.requested" => format!(
-            "[tracehop] Traceback request #{number}{hop_label}: respond by {}",
-            respond_by.clone().unwrap_or_default()
-        ),
-        "hop.reminder" => format!("[tracehop] Reminder: traceback #{number}{hop_label} is due"),
-        "hop.expired" => format!("[tracehop] Deadline passed: traceback #{number}{hop_label}"),
-        "hop.cancelled" => format!("[tracehop] Request withdrawn: traceback #{number}{hop_label}"),
-        "traceback.closed" => format!("[tracehop] Traceback #{number} is closed"),
-        "dispute.reviewed" => format!("[tracehop] Your dispute on traceback #{number} was reviewed"),
-        other => format!("[tracehop] Traceback #{number}: {other}"),
+        "hop.requested" => {
+            format!("[tracehop] Traceback request{tag}: respond by {}", respond_by.unwrap_or_default())
+        }
+        "hop.reminder" => format!("[tracehop] Reminder: your traceback answer{tag} is due"),
+        "hop.expired" => format!("[tracehop] Deadline passed{tag}"),
+        "hop.cancelled" => format!("[tracehop] Request withdrawn{tag}"),
+        "traceback.closed" => format!("[tracehop] Traceback closed{tag}"),
+        "dispute.reviewed" => format!("[tracehop] Your dispute was reviewed{tag}"),
+        other => format!("[tracehop] Traceback news{tag}: {other}"),
     };
     let mut body = String::new();
     let name = profile.map_or("", |p| p.name.as_str());
@@ -61,7 +63,7 @@ pub fn render(
         "dispute.reviewed" => writeln!(body, "Staff have reviewed your dispute of the traceback below."),
         _ => writeln!(body, "There is news about the traceback below."),
     };
-    let _ = writeln!(body, "\nTraceback #{number} ({}){hop_label}", view.traceback);
+    let _ = writeln!(body, "\nTraceback {}{hop_label}", view.traceback);
     if let Some(this) = this {
         let _ = match &this.named_by {
             Some(downstream) => writeln!(body, "Named by: {} ({})", downstream.name, downstream.id),

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::view::{HopView, ProviderView};
-use tracehop_core::traceback::{Change, Event, HopId, Traceback, Visibility, provider_view};
+use tracehop_core::traceback::{Change, Event, HopId, HopRef, Traceback, Visibility, provider_view};
 use tracehop_store::Tx;
 use tracehop_store::jobs::NewJob;
 
@@ -70,7 +70,8 @@ pub struct WebhookBody<'a> {
     pub event_type: &'a str,
     pub created_at: Timestamp,
     pub traceback_id: String,
-    pub hop: Option<HopId>,
+    /// The hop's opaque reference, as in the provider's view.
+    pub hop: Option<HopRef>,
     /// The provider's view of the traceback after the event.
     pub data: &'a ProviderView,
 }
@@ -171,7 +172,6 @@ impl App {
     pub(crate) async fn notification_jobs(
         &self,
         tx: &mut Tx,
-        number: i64,
         state: &Traceback,
         events: &[Event],
         now: Timestamp,
@@ -187,8 +187,7 @@ impl App {
             let Some(targets) = all_targets.get(notice.provider.as_str()) else { continue };
             let event_id = self.new_id().to_string();
             if emailed(notice.event_type) && !targets.emails.is_empty() {
-                let (subject, body) =
-                    email::render(self.settings(), notice.event_type, number, state, &view, notice.hop);
+                let (subject, body) = email::render(self.settings(), notice.event_type, state, &view, notice.hop);
                 let job = EmailJob {
                     event_id: event_id.clone(),
                     event_type: notice.event_type.to_owned(),
@@ -215,7 +214,7 @@ impl App {
                 event_type: notice.event_type,
                 created_at: now,
                 traceback_id: traceback.clone(),
-                hop: notice.hop,
+                hop: notice.hop.map(|hop| state.hop_ref(hop)),
                 data: &view,
             })?;
             for webhook in webhooks {
@@ -242,8 +241,8 @@ impl App {
 }
 
 /// The hop of `view` a notice is about.
-pub(crate) fn hop_of(view: &ProviderView, hop: Option<HopId>) -> Option<&HopView> {
-    hop.and_then(|id| view.hops.iter().find(|h| h.hop == id)).or_else(|| view.hops.last())
+pub(crate) fn hop_of<'a>(state: &Traceback, view: &'a ProviderView, hop: Option<HopId>) -> Option<&'a HopView> {
+    hop.map(|id| state.hop_ref(id)).and_then(|r| view.hops.iter().find(|h| h.hop == r)).or_else(|| view.hops.last())
 }
 
 #[cfg(test)]

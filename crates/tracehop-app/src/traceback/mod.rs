@@ -4,6 +4,7 @@ pub mod timers;
 
 use tracehop_core::provider::{ProviderId, ProviderProfile};
 use tracehop_core::traceback::command::{Action, Start};
+use tracehop_core::traceback::decide::check_answerable;
 use tracehop_core::traceback::{
     Actor, Command, Event, Evidence, HopId, Reply, SuppliedContact, Traceback, TracebackId, apply, decide,
 };
@@ -168,6 +169,11 @@ impl App {
         } else {
             (None, Some(self.store().reader().await?))
         };
+        // An answer naming an upstream on a hop that takes no answer is refused before the
+        // directory is asked, so its 409 never becomes a 422 that tells what the directory holds.
+        if let Request::AnswerUpstream { hop, .. } = request {
+            check_answerable(&state, actor, *hop)?;
+        }
         let ((Some(lookups), _) | (None, Some(lookups))) = (tx.as_mut(), reads.as_mut()) else {
             unreachable!("one of the two is open")
         };
@@ -176,7 +182,7 @@ impl App {
         let new_state = events.iter().fold(state.clone(), apply);
         let number = if version == 0 && !events.is_empty() { lookups.next_counter("traceback").await? } else { number };
         let mut jobs = jobs_for(self.settings(), &new_state, &events, now);
-        jobs.extend(self.notification_jobs(lookups, number, &new_state, &events, now).await?);
+        jobs.extend(self.notification_jobs(lookups, &new_state, &events, now).await?);
         drop(reads.take());
         if tx.is_none() && lease.is_none() && !events.is_empty() {
             // The common case, an answer or a staff action: everything it writes in one round trip.
@@ -228,6 +234,10 @@ impl App {
                         "candidate {candidate} is not approved, or already started a traceback"
                     )));
                 }
+                // From now on the incident's recording is evidence: a correction is a new version.
+                if let Some(incident) = &start.incident {
+                    tx.mark_incident_used(incident, &id.to_string()).await?;
+                }
                 Action::Start(Box::new(Start {
                     id,
                     category: start.category,
@@ -237,6 +247,7 @@ impl App {
                     candidate: start.candidate.clone(),
                     incident: start.incident.clone(),
                     campaign: start.campaign.clone(),
+                    view_key: Some(uuid::Uuid::from_bytes(rand::random())),
                 }))
             }
             Request::AnswerUpstream { hop, upstream, evidence } => {

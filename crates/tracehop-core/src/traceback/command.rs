@@ -86,6 +86,17 @@ pub enum Action {
     ShareRecording {
         shared: bool,
     },
+    /// Staff show (or stop showing) the incident's SIP Call-ID to the provider of a hop other
+    /// than the terminating one, whose leg it identifies.
+    ShareCallId {
+        hop: HopId,
+        shared: bool,
+    },
+    /// Staff write or approve the summary of the basis that providers see, in place of the
+    /// default (the campaign label and a neutral sentence); `None` goes back to the default.
+    SetProviderSummary {
+        summary: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +110,8 @@ pub struct Start {
     pub candidate: Option<String>,
     pub incident: Option<String>,
     pub campaign: Option<String>,
+    /// A random secret the references providers see are keyed with (see `reference`).
+    pub view_key: Option<uuid::Uuid>,
 }
 
 impl Command {

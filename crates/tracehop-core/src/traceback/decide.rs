@@ -13,6 +13,14 @@ use super::{
 use crate::deadline::{DeadlineKind, DeadlinePolicy};
 use crate::provider::ProviderProfile;
 
+/// Whether `actor` may answer `hop` now: its own hop (or staff), the traceback open and the hop
+/// waiting for an answer. The shell checks this before it resolves anything an answer names, so
+/// an answer on a hop that takes none never reveals what the directory holds.
+pub fn check_answerable(state: &Traceback, actor: &Actor, hop: HopId) -> Result<(), Rejection> {
+    let decision = Decision { state, now: Timestamp::UNIX_EPOCH, actor: actor.clone(), changes: Vec::new() };
+    decision.awaiting_hop(hop).map(|_| ())
+}
+
 /// Decides a command against the state at time `now`: the events it causes, or why not.
 /// An empty list means there was nothing to do (a stale timer, a reminder already sent).
 pub fn decide(state: &Traceback, command: Command, now: Timestamp) -> Result<Vec<Event>, Rejection> {
@@ -48,6 +56,8 @@ impl Decision<'_> {
             Action::DeadlineElapsed { hop, deadline } => self.deadline_elapsed(hop, deadline),
             Action::RecordReminder { hop, deadline, due } => self.record_reminder(hop, deadline, due),
             Action::ShareRecording { shared } => self.share_recording(shared),
+            Action::ShareCallId { hop, shared } => self.share_call_id(hop, shared),
+            Action::SetProviderSummary { summary } => self.set_provider_summary(summary),
         }
     }
 
@@ -134,6 +144,7 @@ impl Decision<'_> {
             candidate: start.candidate,
             incident: start.incident,
             campaign: start.campaign,
+            view_key: start.view_key,
         });
         let first = HopId(0);
         let notify = start.terminating.contactable;
@@ -276,6 +287,12 @@ impl Decision<'_> {
             }
             (Actor::Provider { .. }, Some(hop)) => {
                 self.own_hop(hop)?;
+                let limit = self.header()?.policy.comments_per_hop;
+                let written =
+                    self.state.comments.iter().filter(|c| c.hop == Some(hop) && c.author.provider().is_some()).count();
+                if written >= usize::try_from(limit).unwrap_or(usize::MAX) {
+                    return Err(Rejection::TooManyComments { limit });
+                }
             }
             (Actor::Staff { .. }, Some(hop)) => {
                 self.hop(hop)?;
@@ -414,6 +431,29 @@ impl Decision<'_> {
         }
         if self.state.recording_shared != shared {
             self.emit(Change::RecordingShared { shared });
+        }
+        Ok(())
+    }
+
+    fn share_call_id(&mut self, hop: HopId, shared: bool) -> Result<(), Rejection> {
+        self.staff_only()?;
+        let found = self.hop(hop)?;
+        if self.header()?.call.sip_call_id.is_none() {
+            return Err(Rejection::NoCallId);
+        }
+        if found.call_id_shared != shared {
+            self.emit(Change::CallIdShared { hop, shared });
+        }
+        Ok(())
+    }
+
+    fn set_provider_summary(&mut self, summary: Option<String>) -> Result<(), Rejection> {
+        self.staff_only()?;
+        if let Some(text) = &summary {
+            check_required_text("summary", text)?;
+        }
+        if self.state.provider_summary != summary {
+            self.emit(Change::ProviderSummarySet { summary });
         }
         Ok(())
     }

@@ -48,6 +48,8 @@ pub enum Change {
         incident: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         campaign: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        view_key: Option<uuid::Uuid>,
     },
     /// A hop for `provider`, with its foreign flag and entity as they were at this moment.
     HopOpened {
@@ -127,6 +129,16 @@ pub enum Change {
     RecordingShared {
         shared: bool,
     },
+    /// Staff show the incident's SIP Call-ID to the provider of `hop`, or stop showing it.
+    CallIdShared {
+        hop: HopId,
+        shared: bool,
+    },
+    /// Staff set the summary of the basis providers see; `None` is the default summary.
+    ProviderSummarySet {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        summary: Option<String>,
+    },
     Closed {
         reason: String,
     },
@@ -156,6 +168,8 @@ impl Change {
             Self::HopExpired { .. } => "hop_expired",
             Self::ReminderSent { .. } => "reminder_sent",
             Self::RecordingShared { .. } => "recording_shared",
+            Self::CallIdShared { .. } => "call_id_shared",
+            Self::ProviderSummarySet { .. } => "provider_summary_set",
             Self::Closed { .. } => "closed",
             Self::Reopened { .. } => "reopened",
         }
@@ -175,12 +189,14 @@ impl Change {
             | Self::HopCancelled { hop }
             | Self::StartByMissed { hop }
             | Self::HopExpired { hop }
-            | Self::ReminderSent { hop, .. } => Some(*hop),
+            | Self::ReminderSent { hop, .. }
+            | Self::CallIdShared { hop, .. } => Some(*hop),
             Self::CommentAdded { hop, .. } => *hop,
             Self::Started { .. }
             | Self::DisputeReviewed { .. }
             | Self::StrikeExemptMarked { .. }
             | Self::RecordingShared { .. }
+            | Self::ProviderSummarySet { .. }
             | Self::Closed { .. }
             | Self::Reopened { .. } => None,
         }

@@ -12,6 +12,7 @@ pub mod command;
 pub mod decide;
 pub mod event;
 pub mod label;
+pub mod reference;
 pub mod rejection;
 pub mod state;
 pub mod view;
@@ -33,6 +34,7 @@ pub use command::Command;
 pub use decide::decide;
 pub use event::{Change, Event};
 pub use label::{Label, Origin, Outcome, Status};
+pub use reference::{CommentRef, DisputeRef, HopRef};
 pub use rejection::Rejection;
 pub use state::{Hop, HopState, Traceback, apply};
 pub use view::{ProviderView, provider_view};
@@ -163,6 +165,8 @@ pub struct TracebackPolicy {
     pub deadlines: DeadlinePolicy,
     /// Naming an upstream that would make more hops than this waits for staff review (TB-7).
     pub hop_limit: u32,
+    /// The most comments a provider may write on one of its hops.
+    pub comments_per_hop: u32,
     /// Close the traceback when a hop's respond-by passes unanswered (TB-6); otherwise it waits
     /// for staff review.
     pub close_on_no_response: bool,
@@ -170,7 +174,7 @@ pub struct TracebackPolicy {
 
 impl Default for TracebackPolicy {
     fn default() -> Self {
-        Self { deadlines: DeadlinePolicy::default(), hop_limit: 30, close_on_no_response: true }
+        Self { deadlines: DeadlinePolicy::default(), hop_limit: 30, comments_per_hop: 50, close_on_no_response: true }
     }
 }
 

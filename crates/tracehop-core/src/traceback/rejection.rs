@@ -24,11 +24,11 @@ pub enum Rejection {
     NotYourHop(HopId),
     #[error("you have no hop in this traceback")]
     NoHopInTraceback,
-    #[error("hop {hop} is {state} and takes no answer")]
+    #[error("the hop is {state} and takes no answer")]
     HopNotOpen { hop: HopId, state: &'static str },
-    #[error("hop {0} has already been answered; ask staff to redirect it if the answer was wrong")]
+    #[error("the hop has already been answered; ask staff to redirect it if the answer was wrong")]
     AlreadyAnswered(HopId),
-    #[error("hop {0} has already been acknowledged")]
+    #[error("the hop has already been acknowledged")]
     AlreadyAcknowledged(HopId),
     #[error("hop {0} has already been notified")]
     AlreadyNotified(HopId),
@@ -52,6 +52,10 @@ pub enum Rejection {
     ExtensionNotLater { current: Timestamp, requested: Timestamp },
     #[error("the traceback has no recording to share")]
     NoRecording,
+    #[error("the traceback's incident has no SIP Call-ID to share")]
+    NoCallId,
+    #[error("a provider may write at most {limit} comments on a hop; write to the consortium by email for more")]
+    TooManyComments { limit: u32 },
     #[error("provider {0} is not the provider of that hop")]
     WrongProvider(ProviderId),
     #[error("{field}: {problem}")]

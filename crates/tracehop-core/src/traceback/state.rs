@@ -24,6 +24,10 @@ pub struct Traceback {
     pub disputes: Vec<Dispute>,
     pub comments: Vec<Comment>,
     pub recording_shared: bool,
+    /// The summary of the basis providers see, written or approved by staff; `None` for the
+    /// default (never the submitter's own text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_summary: Option<String>,
     /// How many events have been applied.
     pub version: u64,
 }
@@ -41,6 +45,9 @@ pub struct Header {
     pub candidate: Option<String>,
     pub incident: Option<String>,
     pub campaign: Option<String>,
+    /// The secret behind the references providers see (see `reference`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub view_key: Option<uuid::Uuid>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +113,10 @@ pub struct Hop {
     /// Reminders sent, by deadline and the deadline's value then.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
     pub reminders: Vec<(DeadlineKind, Timestamp)>,
+    /// Staff show this hop's provider the incident's SIP Call-ID (the terminating hop sees it
+    /// anyway: the Call-ID identifies its leg).
+    #[serde(default)]
+    pub call_id_shared: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,7 +235,7 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
     state.version += 1;
     let at = event.at;
     match &event.change {
-        Change::Started { id, category, call, policy, candidate, incident, campaign } => {
+        Change::Started { id, category, call, policy, candidate, incident, campaign, view_key } => {
             state.header = Some(Header {
                 id: *id,
                 category: *category,
@@ -235,6 +246,7 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
                 candidate: candidate.clone(),
                 incident: incident.clone(),
                 campaign: campaign.clone(),
+                view_key: *view_key,
             });
         }
         Change::HopOpened { hop, provider, named_by, counts_as_hop } => {
@@ -256,6 +268,7 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
                 expirations: 0,
                 extensions: Vec::new(),
                 reminders: Vec::new(),
+                call_id_shared: false,
             });
             if let Some(downstream) = named_by.and_then(|id| state.hop_mut(id)) {
                 downstream.upstream = Some(*hop);
@@ -374,6 +387,12 @@ pub fn apply(mut state: Traceback, event: &Event) -> Traceback {
             }
         }
         Change::RecordingShared { shared } => state.recording_shared = *shared,
+        Change::CallIdShared { hop, shared } => {
+            if let Some(hop) = state.hop_mut(*hop) {
+                hop.call_id_shared = *shared;
+            }
+        }
+        Change::ProviderSummarySet { summary } => state.provider_summary.clone_from(summary),
         Change::Closed { reason } => {
             state.closure = Some(Closure { at, by: event.actor.clone(), reason: reason.clone() });
         }

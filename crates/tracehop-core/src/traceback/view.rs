@@ -2,13 +2,19 @@
 //! to find the call, who named it, its own answers, deadlines and disputes, comments meant for it,
 //! and of the upstream it named only that provider's role in limited form. Never other hops, other
 //! customers or the full path; nothing at all without a hop of its own.
+//!
+//! Hops, comments and disputes carry opaque references, never their positions (see
+//! `reference`). The SIP Call-ID reaches only the provider whose leg it identifies (the
+//! terminating provider), or one staff shared it with. The basis is a provider-facing summary
+//! staff wrote or approved, or a neutral default from the campaign label: never the submitter's
+//! own text. Emails and webhooks are built from this view too.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::state::{Hop, HopState, Traceback};
 use super::{
-    Actor, Answer, CallFacts, CommentId, DisputeId, HopId, ProviderRef, RecordingRef, TracebackId, Visibility,
+    Actor, Answer, CallFacts, CommentRef, DisputeRef, HopRef, ProviderRef, RecordingRef, TracebackId, Visibility,
 };
 use crate::deadline::RequestDeadlines;
 use crate::number::PhoneNumber;
@@ -32,8 +38,12 @@ pub struct CallView {
     pub called: PhoneNumber,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub call_time: Timestamp,
+    /// Only for the provider whose leg it identifies (the terminating provider), or when staff
+    /// share it with this provider.
     pub sip_call_id: Option<String>,
     pub campaign_label: Option<String>,
+    /// A summary of the basis written or approved by staff for providers; never the submitter's
+    /// own text.
     pub basis_summary: Option<String>,
     /// Only when staff share it.
     pub recording: Option<RecordingRef>,
@@ -42,7 +52,8 @@ pub struct CallView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HopView {
-    pub hop: HopId,
+    /// The hop's opaque reference: the `{hop}` of the provider routes.
+    pub hop: HopRef,
     /// The downstream provider that named this one; `None` when the consortium asked it as the
     /// terminating provider.
     pub named_by: Option<ProviderRef>,
@@ -94,8 +105,8 @@ pub enum UpstreamRole {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CommentView {
-    pub id: CommentId,
-    pub hop: HopId,
+    pub id: CommentRef,
+    pub hop: HopRef,
     /// `None` for the consortium's staff.
     pub author: Option<ProviderRef>,
     pub text: String,
@@ -106,7 +117,7 @@ pub struct CommentView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DisputeView {
-    pub id: DisputeId,
+    pub id: DisputeRef,
     pub grounds: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub filed_at: Timestamp,
@@ -122,23 +133,40 @@ pub fn provider_view(state: &Traceback, provider: &ProviderId) -> Option<Provide
     if own.is_empty() {
         return None;
     }
+    // The incident's Call-ID identifies the terminating provider's leg.
+    let call_id_shown = own.iter().any(|hop| hop.named_by.is_none() || hop.call_id_shared);
     Some(ProviderView {
         traceback: header.id,
         closed: state.is_closed(),
-        call: call_view(&header.call, state.recording_shared),
+        call: call_view(state, &header.call, call_id_shown),
         hops: own.into_iter().map(|hop| hop_view(state, hop)).collect(),
     })
 }
 
-fn call_view(call: &CallFacts, recording_shared: bool) -> CallView {
+fn call_view(state: &Traceback, call: &CallFacts, call_id_shown: bool) -> CallView {
     CallView {
         calling: call.calling.clone(),
         called: call.called.clone(),
         call_time: call.call_time,
-        sip_call_id: call.sip_call_id.clone(),
+        sip_call_id: if call_id_shown { call.sip_call_id.clone() } else { None },
         campaign_label: call.campaign_label.clone(),
-        basis_summary: call.basis_summary.clone(),
-        recording: if recording_shared { call.recording.clone() } else { None },
+        basis_summary: Some(provider_summary(state, call)),
+        recording: if state.recording_shared { call.recording.clone() } else { None },
+    }
+}
+
+/// What providers read as the basis: staff's summary, or the neutral default.
+pub fn provider_summary(state: &Traceback, call: &CallFacts) -> String {
+    state.provider_summary.clone().unwrap_or_else(|| default_summary(call.campaign_label.as_deref()))
+}
+
+/// The default summary: the campaign label and a neutral sentence.
+pub fn default_summary(campaign_label: Option<&str>) -> String {
+    match campaign_label {
+        Some(label) => format!(
+            "A call of the campaign \"{label}\". The consortium reviewed the basis for this traceback before it started."
+        ),
+        None => "The consortium reviewed the basis for this traceback before it started.".to_owned(),
     }
 }
 
@@ -169,8 +197,8 @@ fn hop_view(state: &Traceback, hop: &Hop) -> HopView {
             let authored = comment.author.provider() == Some(&hop.provider.id);
             let shared = comment.visibility == Visibility::HopParties && (own_hop || named_hop);
             ((own_hop && authored) || shared).then(|| CommentView {
-                id: comment.id,
-                hop: on,
+                id: state.comment_ref(comment.id),
+                hop: state.hop_ref(on),
                 author: match &comment.author {
                     Actor::Provider { provider, .. } => {
                         state.hops.iter().find(|h| &h.provider.id == provider).map(reference)
@@ -187,7 +215,7 @@ fn hop_view(state: &Traceback, hop: &Hop) -> HopView {
         .iter()
         .filter(|dispute| dispute.hop == hop.id)
         .map(|dispute| DisputeView {
-            id: dispute.id,
+            id: state.dispute_ref(dispute.id),
             grounds: dispute.grounds.clone(),
             filed_at: dispute.filed_at,
             accepted: dispute.review.as_ref().map(|r| r.accepted),
@@ -195,7 +223,7 @@ fn hop_view(state: &Traceback, hop: &Hop) -> HopView {
         })
         .collect();
     HopView {
-        hop: hop.id,
+        hop: state.hop_ref(hop.id),
         named_by: hop.named_by.and_then(|id| state.hop(id)).map(reference),
         state: hop.state,
         request: hop.request,

@@ -5,6 +5,7 @@
 // (clippy's allow-*-in-tests only covers `#[test]` functions themselves).
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
+mod disclosure;
 mod invariants;
 mod rules;
 mod support;

@@ -249,6 +249,7 @@ pub fn start_action(terminating: &ProviderProfile, policy: TracebackPolicy) -> A
         candidate: Some("cand-1".into()),
         incident: Some("inc-1".into()),
         campaign: Some("camp-1".into()),
+        view_key: Some(Uuid::from_u128(0x5ec2_e7ee_d0c0_ffee)),
     }))
 }
 

@@ -254,3 +254,32 @@ async fn copy_for_operators_is_postgres_only() {
         Engine::Sqlite => assert!(copied.is_err()),
     }
 }
+
+#[tokio::test]
+async fn a_used_incident_keeps_the_recordings_a_correction_replaced() {
+    let (_db, store) = fresh().await;
+    let incident = row("acme", 1, t0());
+    store.insert_incidents(std::slice::from_ref(&incident)).await.unwrap();
+    let recording = |n: u8| RecordingRecord {
+        key: format!("incidents/{}/{n}", incident.id),
+        content_type: "audio/wav".to_owned(),
+        sha256: format!("{n:02x}").repeat(32),
+        size: i64::from(n) * 1000,
+        purged_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(tx.incident_used_by(&incident.id).await.unwrap(), None);
+    tx.mark_incident_used(&incident.id, "tb-1").await.unwrap();
+    tx.mark_incident_used(&incident.id, "tb-2").await.unwrap();
+    assert_eq!(tx.incident_used_by(&incident.id).await.unwrap().as_deref(), Some("tb-1"), "the first user stays");
+    assert_eq!(tx.incident_used_by("no-such-incident").await.unwrap(), None);
+    assert_eq!(tx.keep_recording_version(&incident.id, &recording(1), t0()).await.unwrap(), 1);
+    assert_eq!(tx.keep_recording_version(&incident.id, &recording(2), ts("2026-03-03T00:00:00Z")).await.unwrap(), 2);
+    tx.commit().await.unwrap();
+    let versions = store.recording_versions(&incident.id).await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(versions[0].recording, recording(1));
+    assert_eq!(versions[1].recording, recording(2));
+    assert_eq!(versions[1].replaced_at, ts("2026-03-03T00:00:00Z"));
+    assert!(store.recording_versions("no-such-incident").await.unwrap().is_empty());
+}

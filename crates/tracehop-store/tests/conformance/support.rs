@@ -119,6 +119,7 @@ pub fn start(id: TracebackId, terminating: &ProviderProfile) -> Start {
         policy: TracebackPolicy::default(),
         candidate: None,
         incident: Some("inc-1".into()),
+        view_key: Some(uuid::Uuid::from_u128(0x0b5c_0de0)),
         campaign: None,
     }
 }
@@ -264,6 +265,7 @@ pub fn expected_hop(state: &Traceback, hop: &Hop) -> HopRecord {
     HopRecord {
         traceback_id: state.header.as_ref().unwrap().id.to_string(),
         hop: i64::from(hop.id.0),
+        reference: Some(state.hop_ref(hop.id).to_string()),
         provider_id: hop.provider.id.to_string(),
         entity_id: hop.provider.entity.to_string(),
         named_by: hop.named_by.map(|h| i64::from(h.0)),

@@ -507,7 +507,9 @@ fn expected_hops(flows: &[Flow], provider: &str, keep: impl Fn(&HopRecord) -> bo
         .flat_map(|f| f.state.hops.iter().map(|hop| expected_hop(&f.state, hop)))
         .filter(|r| r.provider_id == provider && keep(r))
         .collect();
-    rows.sort_by(|a, b| (a.opened_at, &a.traceback_id, a.hop).cmp(&(b.opened_at, &b.traceback_id, b.hop)));
+    rows.sort_by(|a, b| {
+        (a.opened_at, &a.traceback_id, &a.reference).cmp(&(b.opened_at, &b.traceback_id, &b.reference))
+    });
     rows
 }
 
@@ -518,7 +520,7 @@ async fn hop_pages(store: &Store, filter: &HopFilter, limit: i64) -> Vec<HopReco
         let page = store.list_hops(&HopFilter { after: after.clone(), limit, ..filter.clone() }).await.unwrap();
         assert!(i64::try_from(page.len()).unwrap() <= limit);
         let Some(last) = page.last() else { return out };
-        after = Some((us_of(last.opened_at), last.traceback_id.clone(), last.hop));
+        after = Some((us_of(last.opened_at), last.traceback_id.clone(), last.reference.clone().unwrap()));
         out.extend(page);
         assert!(out.len() <= 100, "paging does not end");
     }

@@ -669,13 +669,13 @@ pub struct ContactsRequest {
 #[utoipa::path(put, path = "/provider/contacts", tag = "provider",
     request_body = ContactsRequest,
     responses((status = 200, body = Vec<ContactEntry>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
-    security(("bearer" = ["hops:answer"])))]
+    security(("bearer" = ["profile:manage"])))]
 async fn replace_own_contacts(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiJson(body): ApiJson<ContactsRequest>,
 ) -> ApiResult<Json<Vec<ContactEntry>>> {
-    let caller = auth.with(Scope::HopsAnswer)?;
+    let caller = auth.with(Scope::ProfileManage)?;
     let contacts = contacts_of(body.contacts)?;
     let saved = state.app.set_own_contacts(&caller.principal, &contacts).await?;
     Ok(Json(saved.into_iter().map(ContactEntry::from).collect()))

@@ -5,6 +5,7 @@ mod auth;
 mod campaigns;
 mod candidates;
 mod directory;
+mod disclosure;
 mod docs;
 mod idempotency;
 mod incidents;
@@ -82,6 +83,7 @@ pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) 
     let api = OpenApiRouter::new()
         .merge(provider::routes())
         .merge(staff::routes())
+        .merge(disclosure::routes())
         .merge(tokens::routes())
         .merge(webhooks::routes())
         .merge(candidates::routes())

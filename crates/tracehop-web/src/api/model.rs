@@ -25,7 +25,9 @@ use super::problem::ApiError;
 pub struct HopRequest {
     #[schema(value_type = String, format = Uuid)]
     pub traceback_id: String,
-    pub hop: i64,
+    /// The hop's opaque reference: the `{hop}` of the provider routes.
+    #[schema(value_type = String, format = Uuid)]
+    pub hop: String,
     /// `open`, `acknowledged`, `answered`, `expired` or `cancelled`.
     pub state: String,
     /// How many requests it got for this hop (more than one after a staff redirect).
@@ -48,7 +50,7 @@ impl From<HopRecord> for HopRequest {
     fn from(record: HopRecord) -> Self {
         Self {
             traceback_id: record.traceback_id,
-            hop: record.hop,
+            hop: record.reference.unwrap_or_default(),
             state: record.state,
             requests: record.requests,
             notified_at: record.notified_at,
@@ -233,6 +235,9 @@ pub struct HopDetail {
     pub labels: Vec<Label>,
     /// Still in the call path (not set aside by a redirect).
     pub in_path: bool,
+    /// The opaque reference its provider knows it by.
+    #[schema(value_type = String, format = Uuid)]
+    pub reference: tracehop_core::traceback::HopRef,
 }
 
 /// The whole traceback (ACC-1: staff see everything).
@@ -259,6 +264,11 @@ pub struct TracebackDetail {
     pub disputes: Vec<Dispute>,
     pub comments: Vec<Comment>,
     pub recording_shared: bool,
+    /// The summary of the basis providers read in place of `call.basis_summary`: staff's, or
+    /// the default from the campaign label.
+    pub provider_summary: String,
+    /// Whether `provider_summary` is staff's own rather than the default.
+    pub provider_summary_set: bool,
     /// How many events it has.
     pub version: u64,
 }
@@ -286,6 +296,7 @@ impl TracebackDetail {
                 .map(|hop| HopDetail {
                     labels: state.labels(hop.id),
                     in_path: path.contains(&hop.id),
+                    reference: state.hop_ref(hop.id),
                     hop: hop.clone(),
                 })
                 .collect(),
@@ -295,6 +306,8 @@ impl TracebackDetail {
             disputes: state.disputes.clone(),
             comments: state.comments.clone(),
             recording_shared: state.recording_shared,
+            provider_summary: tracehop_core::traceback::view::provider_summary(state, &state.header.as_ref()?.call),
+            provider_summary_set: state.provider_summary.is_some(),
             version: state.version,
         })
     }

@@ -77,6 +77,12 @@ pub const KINDS: &[(&str, u16, &str, &str)] = &[
         "The token's rate limit was exceeded, or too many authentications failed from this address or against \
          this token; retry after the number of seconds in Retry-After.",
     ),
+    (
+        "comment-limit",
+        429,
+        "Too many comments",
+        "A provider may write only so many comments on one hop, and so many an hour; see detail and Retry-After.",
+    ),
     ("traceback-closed", 409, "Traceback closed", "The traceback is closed and takes no answers; staff may reopen it."),
     (
         "already-answered",
@@ -109,6 +115,7 @@ fn kind_of(rejection: &Rejection) -> &'static str {
         Rejection::AlreadyAcknowledged(_) => "already-acknowledged",
         Rejection::HopNotOpen { .. } => "hop-not-open",
         Rejection::SelfNaming => "self-naming",
+        Rejection::TooManyComments { .. } => "comment-limit",
         Rejection::StaffOnly | Rejection::SystemOnly => "forbidden",
         Rejection::UnknownHop(_)
         | Rejection::NotYourHop(_)
@@ -168,6 +175,11 @@ impl From<AppError> for ApiError {
             AppError::RateLimited { limit, retry_after_seconds } => {
                 let mut error = Self::new("rate-limited", format!("rate limit of {limit} requests a minute exceeded"));
                 error.retry_after = Some(retry_after_seconds);
+                error
+            }
+            AppError::TooManyComments { detail, retry_after_seconds } => {
+                let mut error = Self::new("comment-limit", detail);
+                error.retry_after = retry_after_seconds;
                 error
             }
             AppError::NotFound(what) => Self::not_found(what),

@@ -3,16 +3,17 @@
 use axum::Json;
 use axum::extract::State;
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tracehop_app::access::principal::ProviderHandle;
-use tracehop_app::access::tokens::Scope;
+use tracehop_app::access::tokens::{Caller, Scope};
 use tracehop_app::traceback::{Executed, UpstreamChoice};
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::view::ProviderView;
-use tracehop_core::traceback::{HopId, Reply, TracebackId};
+use tracehop_core::traceback::{Change, CommentRef, DisputeRef, HopRef, HopState, Reply, TracebackId};
 use tracehop_store::providers::IdentifierKind;
 use tracehop_store::tracebacks::HopFilter;
 use utoipa::IntoParams;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -50,7 +51,7 @@ pub struct HopsQuery {
     pub limit: Option<i64>,
 }
 
-type HopCursor = (i64, String, i64);
+type HopCursor = (i64, String, String);
 
 async fn hops_page(
     state: &AppState,
@@ -65,7 +66,12 @@ async fn hops_page(
     filter.after = cursor.map(decode_cursor::<HopCursor>).transpose()?;
     filter.limit = limit + 1;
     let rows = handle.hops(filter).await?;
-    Ok(Json(page(rows, limit, |r| (r.opened_at.as_microsecond(), r.traceback_id.clone(), r.hop), HopRequest::from)))
+    Ok(Json(page(
+        rows,
+        limit,
+        |r| (r.opened_at.as_microsecond(), r.traceback_id.clone(), r.reference.clone().unwrap_or_default()),
+        HopRequest::from,
+    )))
 }
 
 /// The caller's hop requests, oldest first: by default those still waiting for an answer.
@@ -119,25 +125,74 @@ async fn view_my_traceback(
     Ok(Json(state.app.provider(&caller.principal)?.view(TracebackId(traceback)).await?))
 }
 
-/// The caller's view after a command it ran.
-async fn view_after(executed: &Executed, handle: &ProviderHandle<'_>) -> ApiResult<Json<ProviderView>> {
-    handle.view_of(&executed.state).await?.map(Json).ok_or_else(|| ApiError::not_found("traceback"))
+/// What a command did, for a token without `hops:read`: the ids it touched and the hop's state,
+/// not the view of the traceback.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HopOutcome {
+    #[schema(value_type = String, format = Uuid)]
+    pub traceback: TracebackId,
+    #[schema(value_type = String, format = Uuid)]
+    pub hop: HopRef,
+    pub state: HopState,
+    /// The comment it wrote, if it wrote one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub comment: Option<CommentRef>,
+    /// The dispute it filed, if it filed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub dispute: Option<DisputeRef>,
+}
+
+/// A provider command's answer: its view of the traceback with `hops:read`, what was done
+/// without.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum AfterCommand {
+    View(Box<ProviderView>),
+    Done(HopOutcome),
+}
+
+/// The caller's view after a command it ran, or only what was done when it may not read views.
+async fn after(
+    caller: &Caller,
+    executed: &Executed,
+    handle: &ProviderHandle<'_>,
+    hop: HopRef,
+) -> ApiResult<Json<AfterCommand>> {
+    if caller.require(Scope::HopsRead).is_ok() {
+        let view = handle.view_of(&executed.state).await?.ok_or_else(|| ApiError::not_found("traceback"))?;
+        return Ok(Json(AfterCommand::View(Box::new(view))));
+    }
+    let state = &executed.state;
+    let id = state.hop_by_ref(hop).ok_or_else(|| ApiError::not_found("hop"))?;
+    let hop_state = state.hop(id).map(|h| h.state).ok_or_else(|| ApiError::not_found("hop"))?;
+    let comment = executed.events.iter().find_map(|e| match e.change {
+        Change::CommentAdded { comment, .. } => Some(state.comment_ref(comment)),
+        _ => None,
+    });
+    let dispute = executed.events.iter().find_map(|e| match e.change {
+        Change::DisputeFiled { dispute, .. } => Some(state.dispute_ref(dispute)),
+        _ => None,
+    });
+    Ok(Json(AfterCommand::Done(HopOutcome { traceback: executed.traceback, hop, state: hop_state, comment, dispute })))
 }
 
 /// Says the provider has started investigating (Best Practice 3: within four business hours).
 #[utoipa::path(post, path = "/provider/tracebacks/{traceback}/hops/{hop}/acknowledge", tag = "provider",
-    params(("traceback" = String, Path, format = Uuid), ("hop" = u32, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 200, body = ProviderView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
+    params(("traceback" = String, Path, format = Uuid), ("hop" = String, Path, format = Uuid, description = "The hop's opaque reference, from the view or the hop list"), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 200, body = AfterCommand), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)),
     security(("bearer" = ["hops:answer"])))]
 async fn acknowledge_hop(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, u32)>,
-) -> ApiResult<Json<ProviderView>> {
+    ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, uuid::Uuid)>,
+) -> ApiResult<Json<AfterCommand>> {
     let caller = auth.with(Scope::HopsAnswer)?;
     let handle = state.app.provider(&caller.principal)?;
-    let executed = handle.acknowledge(TracebackId(traceback), HopId(hop)).await?;
-    view_after(&executed, &handle).await
+    let hop = HopRef(hop);
+    let executed = handle.acknowledge(TracebackId(traceback), hop).await?;
+    after(&caller, &executed, &handle, hop).await
 }
 
 pub(super) fn upstream_choice(upstream: UpstreamRef) -> ApiResult<UpstreamChoice> {
@@ -159,19 +214,19 @@ pub(super) fn upstream_choice(upstream: UpstreamRef) -> ApiResult<UpstreamChoice
 /// The provider's answer: the upstream it received the call from (known, or new contact
 /// details), its own customer as the originator, or that it cannot find the call.
 #[utoipa::path(post, path = "/provider/tracebacks/{traceback}/hops/{hop}/answer", tag = "provider",
-    params(("traceback" = String, Path, format = Uuid), ("hop" = u32, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("traceback" = String, Path, format = Uuid), ("hop" = String, Path, format = Uuid, description = "The hop's opaque reference, from the view or the hop list"), ("Idempotency-Key" = Option<String>, Header)),
     request_body = AnswerRequest,
-    responses((status = 200, body = ProviderView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = AfterCommand), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = ["hops:answer"])))]
 async fn answer_hop(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, u32)>,
+    ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, uuid::Uuid)>,
     ApiBody(body): ApiBody<AnswerRequest>,
-) -> ApiResult<Json<ProviderView>> {
+) -> ApiResult<Json<AfterCommand>> {
     let caller = auth.with(Scope::HopsAnswer)?;
     let handle = state.app.provider(&caller.principal)?;
-    let (traceback, hop) = (TracebackId(traceback), HopId(hop));
+    let (traceback, hop) = (TracebackId(traceback), HopRef(hop));
     let executed = match body {
         AnswerRequest::Upstream(UpstreamAnswer { upstream, evidence }) => {
             handle.answer_upstream(traceback, hop, upstream_choice(upstream)?, evidence).await?
@@ -186,41 +241,43 @@ async fn answer_hop(
             handle.answer(traceback, hop, Reply::NotFound { reason, explanation }).await?
         }
     };
-    view_after(&executed, &handle).await
+    after(&caller, &executed, &handle, hop).await
 }
 
 /// Disputes the basis of the traceback (TB-9); staff review it.
 #[utoipa::path(post, path = "/provider/tracebacks/{traceback}/hops/{hop}/dispute", tag = "provider",
-    params(("traceback" = String, Path, format = Uuid), ("hop" = u32, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("traceback" = String, Path, format = Uuid), ("hop" = String, Path, format = Uuid, description = "The hop's opaque reference, from the view or the hop list"), ("Idempotency-Key" = Option<String>, Header)),
     request_body = DisputeRequest,
-    responses((status = 200, body = ProviderView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = AfterCommand), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = ["hops:answer"])))]
 async fn dispute_traceback(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, u32)>,
+    ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, uuid::Uuid)>,
     ApiJson(body): ApiJson<DisputeRequest>,
-) -> ApiResult<Json<ProviderView>> {
+) -> ApiResult<Json<AfterCommand>> {
     let caller = auth.with(Scope::HopsAnswer)?;
     let handle = state.app.provider(&caller.principal)?;
-    let executed = handle.dispute(TracebackId(traceback), HopId(hop), body.grounds).await?;
-    view_after(&executed, &handle).await
+    let hop = HopRef(hop);
+    let executed = handle.dispute(TracebackId(traceback), hop, body.grounds).await?;
+    after(&caller, &executed, &handle, hop).await
 }
 
 /// Comments on one of the caller's hops: for staff only, or also for the hop's parties.
 #[utoipa::path(post, path = "/provider/tracebacks/{traceback}/hops/{hop}/comments", tag = "provider",
-    params(("traceback" = String, Path, format = Uuid), ("hop" = u32, Path), ("Idempotency-Key" = Option<String>, Header)),
+    params(("traceback" = String, Path, format = Uuid), ("hop" = String, Path, format = Uuid, description = "The hop's opaque reference, from the view or the hop list"), ("Idempotency-Key" = Option<String>, Header)),
     request_body = CommentRequest,
-    responses((status = 200, body = ProviderView), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = AfterCommand), (status = 401, body = Problem), (status = 404, body = Problem), (status = 429, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = ["hops:answer"])))]
 async fn comment_on_hop(
     State(state): State<AppState>,
     auth: Authenticated,
-    ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, u32)>,
+    ApiPath((traceback, hop)): ApiPath<(uuid::Uuid, uuid::Uuid)>,
     ApiJson(body): ApiJson<CommentRequest>,
-) -> ApiResult<Json<ProviderView>> {
+) -> ApiResult<Json<AfterCommand>> {
     let caller = auth.with(Scope::HopsAnswer)?;
     let handle = state.app.provider(&caller.principal)?;
-    let executed = handle.comment(TracebackId(traceback), HopId(hop), body.text, body.visibility).await?;
-    view_after(&executed, &handle).await
+    let hop = HopRef(hop);
+    let executed = handle.comment(TracebackId(traceback), hop, body.text, body.visibility).await?;
+    after(&caller, &executed, &handle, hop).await
 }

@@ -52,7 +52,7 @@ fn mails_to(t: &TestApp, provider: &str) -> Vec<ReceivedMail> {
 }
 
 fn subjects(mails: &[ReceivedMail]) -> Vec<String> {
-    mails.iter().map(|m| m.subject.clone()).collect()
+    mails.iter().map(|m| crate::support::untagged(&m.subject)).collect()
 }
 
 /// The `reminder_sent` events of a traceback: (deadline, due).
@@ -69,7 +69,7 @@ async fn reminders(t: &TestApp, staff: &str, id: &str) -> Vec<(String, String)> 
         .collect()
 }
 
-const REMINDER: &str = "[tracehop] Reminder: traceback #1, hop 0 is due";
+const REMINDER: &str = "[tracehop] Reminder: your traceback answer [ref] is due";
 
 #[tokio::test]
 async fn reminders_go_out_before_each_deadline_and_the_hop_expires_after_24_hours() {
@@ -84,7 +84,7 @@ async fn reminders_go_out_before_each_deadline_and_the_hop_expires_after_24_hour
     t.advance(SECOND).await;
     assert_eq!(hooks(&receiver), ["hop.requested", "hop.reminder"]);
     let reminder = last_hook(&receiver);
-    assert_eq!(reminder["hop"], 0);
+    assert_eq!(reminder["hop"], t.hop_ref(&id, 0).await);
     assert_eq!(reminder["data"]["hops"][0]["request"]["start_by"], "2026-03-02T19:00:00Z");
     assert_eq!(subjects(&mails_to(&t, "terminating"))[1], REMINDER);
     assert_eq!(reminders(&t, &staff, &id).await, [("start_by".to_owned(), "2026-03-02T19:00:00Z".to_owned())]);
@@ -103,7 +103,7 @@ async fn reminders_go_out_before_each_deadline_and_the_hop_expires_after_24_hour
     assert_eq!(
         subjects(&mails_to(&t, "terminating")),
         [
-            "[tracehop] Traceback request #1, hop 0: respond by 2026-03-03 15:00 UTC (Tue 2026-03-03 10:00 America/New_York)",
+            "[tracehop] Traceback request [ref]: respond by 2026-03-03 15:00 UTC (Tue 2026-03-03 10:00 America/New_York)",
             REMINDER,
             REMINDER
         ]
@@ -141,10 +141,10 @@ async fn reminders_go_out_before_each_deadline_and_the_hop_expires_after_24_hour
     assert_eq!(last_hook(&receiver)["data"]["closed"], true);
     assert_eq!(
         subjects(&mails_to(&t, "terminating"))[3..],
-        ["[tracehop] Deadline passed: traceback #1, hop 0", "[tracehop] Traceback #1 is closed"]
+        ["[tracehop] Deadline passed [ref]", "[tracehop] Traceback closed [ref]"]
     );
     // A late answer is refused.
-    let late = t.post(&terminating, &answer_path(&id, 0), &originated_answer()).await;
+    let late = t.post(&terminating, &answer_path(&t, &id, 0).await, &originated_answer()).await;
     assert_eq!(late.status().as_u16(), 409);
 }
 
@@ -207,10 +207,10 @@ async fn a_redirect_asks_the_downstream_hop_again() {
     let Setup { t, staff, terminating, transit, receiver } = setup().await;
     let id = start_traceback(&t, &staff, "terminating").await;
     t.advance(HOUR / 2).await;
-    expect_json(t.post(&terminating, &answer_path(&id, 0), &upstream_answer("transit")).await, 200).await;
+    expect_json(t.post(&terminating, &answer_path(&t, &id, 0).await, &upstream_answer("transit")).await, 200).await;
     t.advance(HOUR / 2).await;
     let not_ours = json!({"kind": "not_found", "reason": "not_our_call", "explanation": "we never carried traffic to that number"});
-    expect_json(t.post(&transit, &answer_path(&id, 1), &not_ours).await, 200).await;
+    expect_json(t.post(&transit, &answer_path(&t, &id, 1).await, &not_ours).await, 200).await;
     let detail = staff_detail(&t, &staff, &id).await;
     assert_eq!(detail["status"], "closed");
     assert_eq!(detail["outcome"], json!({"outcome": "not_found"}));
@@ -242,8 +242,8 @@ async fn a_redirect_asks_the_downstream_hop_again() {
     assert_eq!(
         requests,
         [
-            "[tracehop] Traceback request #1, hop 0: respond by 2026-03-03 15:00 UTC (Tue 2026-03-03 10:00 America/New_York)",
-            "[tracehop] Traceback request #1, hop 0: respond by 2026-03-03 16:30 UTC (Tue 2026-03-03 11:30 America/New_York)"
+            "[tracehop] Traceback request [ref]: respond by 2026-03-03 15:00 UTC (Tue 2026-03-03 10:00 America/New_York)",
+            "[tracehop] Traceback request [ref]: respond by 2026-03-03 16:30 UTC (Tue 2026-03-03 11:30 America/New_York)"
         ]
     );
     assert_eq!(hooks(&receiver).iter().filter(|e| *e == "hop.requested").count(), 2);

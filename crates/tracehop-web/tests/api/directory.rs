@@ -187,7 +187,7 @@ async fn a_provider_named_by_contact_details_is_merged_and_the_real_one_answers_
     // The terminating provider names an upstream the directory does not know (PRV-5).
     let named = json!({"kind": "upstream_new", "upstream": {"provider_name": "Shady VoIP", "country": "US",
                        "email": "ops@shady-voip.example", "contact_name": "Ops desk"}});
-    expect_json(t.post(&terminating_token, &answer_path(&id, 0), &named).await, 200).await;
+    expect_json(t.post(&terminating_token, &answer_path(&t, &id, 0).await, &named).await, 200).await;
     let unverified = expect_json(t.get(&staff, "/api/v1/providers?verified=false").await, 200).await;
     let items = unverified["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{unverified}");
@@ -209,8 +209,9 @@ async fn a_provider_named_by_contact_details_is_merged_and_the_real_one_answers_
     let list = expect_json(t.get(&real_token, "/api/v1/provider/hops").await, 200).await;
     assert_eq!(list["items"][0]["traceback_id"], id.as_str(), "{list}");
     let view = provider_view(&t, &real_token, &id).await;
-    assert_eq!(view["hops"][0]["hop"], 1, "{view}");
-    let answered = expect_json(t.post(&real_token, &answer_path(&id, 1), &originated_answer()).await, 200).await;
+    assert_eq!(view["hops"][0]["hop"], t.hop_ref(&id, 1).await, "{view}");
+    let answered =
+        expect_json(t.post(&real_token, &answer_path(&t, &id, 1).await, &originated_answer()).await, 200).await;
     assert_eq!(answered["hops"][0]["state"], "answered", "{answered}");
 
     // The history still names the provider as the traceback knew it.
@@ -235,7 +236,7 @@ async fn an_unverified_provider_is_verified_by_staff() {
     let id = start_traceback(&t, &staff, "terminating").await;
     let named = json!({"kind": "upstream_new", "upstream": {"provider_name": "New Carrier", "country": "US",
                        "email": "ops@new-carrier.example"}});
-    expect_json(t.post(&token, &answer_path(&id, 0), &named).await, 200).await;
+    expect_json(t.post(&token, &answer_path(&t, &id, 0).await, &named).await, 200).await;
     let unverified = expect_json(t.get(&staff, "/api/v1/providers?verified=false").await, 200).await;
     let stand_in = unverified["items"][0]["id"].as_str().unwrap().to_owned();
     let verified =
@@ -251,10 +252,14 @@ async fn an_unverified_provider_is_verified_by_staff() {
 async fn a_provider_keeps_its_own_contacts_and_hop_requests_follow_them() {
     let t = TestApp::start(at(MONDAY_10AM_NY)).await;
     let terminating = t.provider("terminating", "US", &[]).await;
-    let token = t.provider_token(&terminating, &[Scope::HopsRead, Scope::HopsAnswer]).await;
+    let answering = t.provider_token(&terminating, &[Scope::HopsRead, Scope::HopsAnswer]).await;
+    let token = t.provider_token(&terminating, &[Scope::HopsRead, Scope::ProfileManage]).await;
     let own = expect_json(t.get(&token, "/api/v1/provider/profile").await, 200).await;
     assert_eq!(own["id"], "terminating");
     assert_eq!(own["contacts"].as_array().unwrap().len(), 2);
+    // Where requests go is changed with its own scope: answering hops is not enough.
+    let moved = json!({"contacts": [{"role": "primary", "name": "Mallory", "email": "mallory@elsewhere.example"}]});
+    expect_problem(t.put(&answering, "/api/v1/provider/contacts", &moved).await, 403, "forbidden").await;
 
     expect_invalid(
         t.put(

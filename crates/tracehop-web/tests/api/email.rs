@@ -6,11 +6,11 @@ use tracehop_app::access::tokens::Scope;
 use tracehop_web::testing::{ReceivedMail, TestApp};
 
 use crate::support::{
-    MONDAY_10AM_NY, answer_path, at, expect_json, originated_answer, start_traceback, upstream_answer,
+    MONDAY_10AM_NY, answer_path, at, expect_json, originated_answer, start_traceback, untagged, upstream_answer,
 };
 
 fn subjects(mails: &[ReceivedMail]) -> Vec<String> {
-    mails.iter().map(|m| m.subject.clone()).collect()
+    mails.iter().map(|m| untagged(&m.subject)).collect()
 }
 
 fn recipients(provider: &str) -> Vec<String> {
@@ -36,11 +36,14 @@ async fn a_new_hop_request_goes_to_primary_and_backup_with_its_deadlines() {
     assert_eq!(mail.to, recipients("terminating"));
     assert_eq!(
         mail.subject,
-        "[tracehop] Traceback request #1, hop 0: respond by 2026-03-03 15:00 UTC (Tue 2026-03-03 10:00 America/New_York)"
+        format!(
+            "[tracehop] Traceback request [ref {}]: respond by 2026-03-03 15:00 UTC (Tue 2026-03-03 10:00 America/New_York)",
+            &t.hop_ref(&id, 0).await[..8]
+        )
     );
     for line in [
         "To the traceback contacts of terminating Communications,",
-        &format!("Traceback #1 ({id}), hop 0"),
+        &format!("Traceback {id}, hop {}", t.hop_ref(&id, 0).await),
         "Asked as: the terminating provider",
         "  Calling number: +12025550123 (as presented: +1 202-555-0123)",
         "  Call time:      2026-03-01 18:22 UTC (Sun 2026-03-01 13:22 America/New_York)",
@@ -48,7 +51,7 @@ async fn a_new_hop_request_goes_to_primary_and_backup_with_its_deadlines() {
         "  Campaign:       Medicare card renewal",
         "  Start investigating by: 2026-03-02 19:00 UTC (Mon 2026-03-02 14:00 America/New_York)",
         "  Respond by:             2026-03-03 15:00 UTC (Tue 2026-03-03 10:00 America/New_York)",
-        &format!("  POST http://127.0.0.1:8080/api/v1/provider/tracebacks/{id}/hops/0/answer"),
+        &format!("  POST http://127.0.0.1:8080{}", answer_path(&t, &id, 0).await),
     ] {
         assert!(mail.body.lines().any(|l| l.trim_end() == line), "missing line {line:?} in\n{}", mail.body);
     }
@@ -57,7 +60,8 @@ async fn a_new_hop_request_goes_to_primary_and_backup_with_its_deadlines() {
     // The terminating provider names its upstream half an hour later: the new hop's request goes
     // to the upstream's contacts, with deadlines counted from then.
     t.advance(SignedDuration::from_mins(30)).await;
-    expect_json(t.post(&term_token, &answer_path(&id, 0), &upstream_answer(transit.as_str())).await, 200).await;
+    expect_json(t.post(&term_token, &answer_path(&t, &id, 0).await, &upstream_answer(transit.as_str())).await, 200)
+        .await;
     t.work().await;
     let mails = t.smtp.messages();
     assert_eq!(mails.len(), 2, "{:#?}", subjects(&mails));
@@ -65,7 +69,10 @@ async fn a_new_hop_request_goes_to_primary_and_backup_with_its_deadlines() {
     assert_eq!(mail.to, recipients("transit"));
     assert_eq!(
         mail.subject,
-        "[tracehop] Traceback request #1, hop 1: respond by 2026-03-03 15:30 UTC (Tue 2026-03-03 10:30 America/New_York)"
+        format!(
+            "[tracehop] Traceback request [ref {}]: respond by 2026-03-03 15:30 UTC (Tue 2026-03-03 10:30 America/New_York)",
+            &t.hop_ref(&id, 1).await[..8]
+        )
     );
     assert!(mail.body.contains("Named by: terminating Communications (terminating)"), "{}", mail.body);
     assert!(mail.body.contains("  Start investigating by: 2026-03-02 19:30 UTC"), "{}", mail.body);
@@ -93,7 +100,7 @@ async fn reminders_go_out_before_each_deadline_and_the_elapsed_notice_after_24_h
     t.advance(SignedDuration::from_secs(1)).await;
     let mails = t.smtp.messages();
     assert_eq!(mails.len(), 2, "{:#?}", subjects(&mails));
-    assert_eq!(mails[1].subject, "[tracehop] Reminder: traceback #1, hop 0 is due");
+    assert_eq!(untagged(&mails[1].subject), "[tracehop] Reminder: your traceback answer [ref] is due");
     assert_eq!(mails[1].to, recipients("terminating"));
     assert!(mails[1].body.contains("This is a reminder: your answer to the request below is due soon."));
     assert!(mails[1].body.contains("  Start investigating by: 2026-03-02 19:00 UTC"), "{}", mails[1].body);
@@ -104,7 +111,7 @@ async fn reminders_go_out_before_each_deadline_and_the_elapsed_notice_after_24_h
     t.advance(SignedDuration::from_secs(1)).await;
     let mails = t.smtp.messages();
     assert_eq!(mails.len(), 3, "{:#?}", subjects(&mails));
-    assert_eq!(mails[2].subject, "[tracehop] Reminder: traceback #1, hop 0 is due");
+    assert_eq!(untagged(&mails[2].subject), "[tracehop] Reminder: your traceback answer [ref] is due");
     assert!(mails[2].body.contains("  Respond by:             2026-03-03 15:00 UTC"), "{}", mails[2].body);
 
     // At 24 hours exactly the deadline is still met; a second later it has passed.
@@ -114,7 +121,7 @@ async fn reminders_go_out_before_each_deadline_and_the_elapsed_notice_after_24_h
     let mails = t.smtp.messages();
     assert_eq!(
         subjects(&mails[3..]),
-        ["[tracehop] Deadline passed: traceback #1, hop 0", "[tracehop] Traceback #1 is closed"],
+        ["[tracehop] Deadline passed [ref]", "[tracehop] Traceback closed [ref]"],
         "the elapsed notice, then the closure (TB-6: the traceback closes on no response)"
     );
     assert!(mails[3].body.contains("The 24-hour deadline for the request below passed without an answer."));
@@ -136,17 +143,17 @@ async fn the_closed_email_goes_to_every_provider_in_the_traceback() {
     let origin_token = t.provider_token(&origin, &[Scope::HopsRead, Scope::HopsAnswer]).await;
     let staff = t.staff_token(&[Scope::TracebacksManage, Scope::TracebacksRead]).await;
     let id = start_traceback(&t, &staff, "terminating").await;
-    expect_json(t.post(&term_token, &answer_path(&id, 0), &upstream_answer("origin")).await, 200).await;
+    expect_json(t.post(&term_token, &answer_path(&t, &id, 0).await, &upstream_answer("origin")).await, 200).await;
     t.work().await;
     assert_eq!(t.smtp.messages().len(), 2);
 
-    expect_json(t.post(&origin_token, &answer_path(&id, 1), &originated_answer()).await, 200).await;
+    expect_json(t.post(&origin_token, &answer_path(&t, &id, 1).await, &originated_answer()).await, 200).await;
     t.work().await;
     let mails = t.smtp.messages();
     let closed: Vec<&ReceivedMail> = mails[2..].iter().collect();
     assert_eq!(closed.len(), 2, "{:#?}", subjects(&mails));
     for (mail, provider) in closed.iter().zip(["terminating", "origin"]) {
-        assert_eq!(mail.subject, "[tracehop] Traceback #1 is closed");
+        assert_eq!(untagged(&mail.subject), "[tracehop] Traceback closed [ref]");
         assert_eq!(mail.to, recipients(provider));
         assert!(mail.body.contains("The traceback below is closed. Thank you for your cooperation."), "{}", mail.body);
         assert!(!mail.body.contains("Respond by"), "a closed traceback asks nothing: {}", mail.body);

@@ -11,8 +11,8 @@ use tracehop_web::api::problem::KINDS;
 use tracehop_web::testing::TestApp;
 
 use crate::support::{
-    MONDAY_10AM_NY, answer_path, at, expect_invalid, expect_json, expect_problem, originated_answer, staff_detail,
-    start_body, start_traceback, upstream_answer, without,
+    MONDAY_10AM_NY, answer_path, at, expect_invalid, expect_json, expect_problem, hop_path, originated_answer,
+    staff_detail, start_body, start_traceback, upstream_answer, without,
 };
 
 const MISSING: &str = "0197a000-0000-7000-8000-0000000000aa";
@@ -39,7 +39,7 @@ async fn setup() -> Setup {
     let bystander = t.provider_token(&bystander, &scopes).await;
     let staff = t.staff_token(&[Scope::TracebacksManage, Scope::TracebacksRead, Scope::TokensManage]).await;
     let id = start_traceback(&t, &staff, "terminating").await;
-    expect_json(t.post(&terminating, &answer_path(&id, 0), &upstream_answer("transit")).await, 200).await;
+    expect_json(t.post(&terminating, &answer_path(&t, &id, 0).await, &upstream_answer("transit")).await, 200).await;
     Setup { t, staff, terminating, transit, bystander, id }
 }
 
@@ -61,7 +61,7 @@ async fn missing_malformed_revoked_and_expired_tokens_are_401_problems() {
     expect_unauthorized(t.http.get(&hops).send().await.unwrap(), no_token).await;
     expect_unauthorized(t.http.get(&hops).basic_auth("terminating", Some("password")).send().await.unwrap(), no_token)
         .await;
-    let answer = t.url(&answer_path(MISSING, 0));
+    let answer = t.url(&answer_path(&t, MISSING, 0).await);
     expect_unauthorized(t.http.post(&answer).json(&upstream_answer("transit")).send().await.unwrap(), no_token).await;
     for malformed in ["garbage", "thp_", "thp_nosuchprefix0_secret", "Bearer", "thp_x_y z"] {
         expect_unauthorized(t.get(malformed, "/api/v1/provider/hops").await, not_valid).await;
@@ -114,8 +114,9 @@ async fn missing_malformed_revoked_and_expired_tokens_are_401_problems() {
 async fn under_scoped_tokens_are_403_problems() {
     let Setup { t, staff, transit, id, .. } = setup().await;
     let reader = t.provider_token(&ProviderId::new("transit").unwrap(), &[Scope::HopsRead]).await;
-    let response =
-        t.post(&reader, &answer_path(&id, 1), &json!({"kind": "not_found", "reason": "not_in_records"})).await;
+    let response = t
+        .post(&reader, &answer_path(&t, &id, 1).await, &json!({"kind": "not_found", "reason": "not_in_records"}))
+        .await;
     assert!(response.headers().get("www-authenticate").is_none());
     let problem = expect_problem(response, 403, "forbidden").await;
     assert_eq!(problem["title"], "Not allowed");
@@ -176,16 +177,19 @@ async fn another_providers_traceback_or_hop_is_404_like_one_that_does_not_exist(
     ];
     for (action, body) in &posts {
         for (token, hop) in [(&bystander, 0), (&bystander, 1), (&transit, 0), (&transit, 7)] {
-            let theirs = t.post(token, &format!("/api/v1/provider/tracebacks/{id}/hops/{hop}/{action}"), body).await;
-            let theirs = expect_problem(theirs, 404, "not-found").await;
-            let none = t.post(token, &format!("/api/v1/provider/tracebacks/{MISSING}/hops/{hop}/{action}"), body).await;
-            let none = expect_problem(none, 404, "not-found").await;
+            let theirs = t.post(token, &hop_path(&t, &id, hop, action).await, body).await;
+            let theirs = without(&expect_problem(theirs, 404, "not-found").await, &t.hop_ref(&id, hop).await);
+            let none = t.post(token, &hop_path(&t, MISSING, hop, action).await, body).await;
+            let none = without(&expect_problem(none, 404, "not-found").await, &t.hop_ref(MISSING, hop).await);
             assert_eq!(not_found(theirs, &id), not_found(none, MISSING), "{action} on hop {hop}");
         }
     }
     // The transit provider sees its own hop only.
     let view = expect_json(t.get(&transit, &format!("/api/v1/provider/tracebacks/{id}")).await, 200).await;
-    assert_eq!(view["hops"].as_array().unwrap().iter().map(|h| h["hop"].as_i64().unwrap()).collect::<Vec<_>>(), [1]);
+    assert_eq!(
+        view["hops"].as_array().unwrap().iter().map(|h| h["hop"].clone()).collect::<Vec<_>>(),
+        [t.hop_ref(&id, 1).await]
+    );
     // Nothing happened to the traceback.
     let detail = staff_detail(&t, &staff, &id).await;
     assert_eq!(detail["hops"][0]["state"], "answered");
@@ -197,12 +201,13 @@ async fn another_providers_traceback_or_hop_is_404_like_one_that_does_not_exist(
     expect_json(t.post(&staff, &format!("/api/v1/tracebacks/{id}/close"), &json!({"reason": "withdrawn"})).await, 200)
         .await;
     for (token, hop) in [(&bystander, 0), (&transit, 0)] {
-        let theirs = t.post(token, &answer_path(&id, hop), &upstream_answer("transit")).await;
-        let theirs = expect_problem(theirs, 404, "not-found").await;
-        let none = t.post(token, &answer_path(MISSING, hop), &upstream_answer("transit")).await;
-        assert_eq!(not_found(theirs, &id), not_found(expect_problem(none, 404, "not-found").await, MISSING));
+        let theirs = t.post(token, &answer_path(&t, &id, hop).await, &upstream_answer("transit")).await;
+        let theirs = without(&expect_problem(theirs, 404, "not-found").await, &t.hop_ref(&id, hop).await);
+        let none = t.post(token, &answer_path(&t, MISSING, hop).await, &upstream_answer("transit")).await;
+        let none = without(&expect_problem(none, 404, "not-found").await, &t.hop_ref(MISSING, hop).await);
+        assert_eq!(not_found(theirs, &id), not_found(none, MISSING));
     }
-    let own = t.post(&transit, &answer_path(&id, 1), &upstream_answer("terminating")).await;
+    let own = t.post(&transit, &answer_path(&t, &id, 1).await, &upstream_answer("terminating")).await;
     expect_problem(own, 409, "traceback-closed").await;
 
     // Staff asking for a traceback that does not exist; ids that are not ids.
@@ -256,7 +261,7 @@ async fn unknown_routes_and_wrong_methods_under_api_v1_are_problems() {
 #[tokio::test]
 async fn validation_errors_name_the_fields() {
     let Setup { t, staff, transit, id, .. } = setup().await;
-    let answer = answer_path(&id, 1);
+    let answer = answer_path(&t, &id, 1).await;
     let cases: Vec<(Value, &str)> = vec![
         (json!({"kind": "originated", "customer": {"country": "US"}}), "customer.name"),
         (json!({"kind": "originated", "customer": {"name": "  "}}), "customer.name"),
@@ -347,36 +352,45 @@ async fn answering_twice_is_409_and_naming_oneself_is_422() {
     let Setup { t, staff, terminating, transit, id, .. } = setup().await;
     // Hop 0 was answered in setup.
     let problem = expect_problem(
-        t.post(&terminating, &answer_path(&id, 0), &upstream_answer("transit")).await,
+        t.post(&terminating, &answer_path(&t, &id, 0).await, &upstream_answer("transit")).await,
         409,
         "already-answered",
     )
     .await;
     assert_eq!(problem["title"], "Already answered");
-    expect_problem(t.post(&terminating, &answer_path(&id, 0), &originated_answer()).await, 409, "already-answered")
-        .await;
-    let acknowledge = format!("/api/v1/provider/tracebacks/{id}/hops/1/acknowledge");
+    expect_problem(
+        t.post(&terminating, &answer_path(&t, &id, 0).await, &originated_answer()).await,
+        409,
+        "already-answered",
+    )
+    .await;
+    let acknowledge = hop_path(&t, &id, 1, "acknowledge").await;
     expect_json(t.post(&transit, &acknowledge, &json!({})).await, 200).await;
     expect_problem(t.post(&transit, &acknowledge, &json!({})).await, 409, "already-acknowledged").await;
 
     // Naming oneself, by id or by an identifier, is refused and leaves the hop waiting.
     let own = start_traceback(&t, &staff, "terminating").await;
     let problem = expect_problem(
-        t.post(&terminating, &answer_path(&own, 0), &upstream_answer("terminating")).await,
+        t.post(&terminating, &answer_path(&t, &own, 0).await, &upstream_answer("terminating")).await,
         422,
         "self-naming",
     )
     .await;
     assert_eq!(problem["title"], "A provider cannot name itself");
     let by_frn = json!({"kind": "upstream", "upstream": {"frn": "0031000001"}});
-    expect_problem(t.post(&terminating, &answer_path(&own, 0), &by_frn).await, 422, "self-naming").await;
+    expect_problem(t.post(&terminating, &answer_path(&t, &own, 0).await, &by_frn).await, 422, "self-naming").await;
     let detail = staff_detail(&t, &staff, &own).await;
     assert_eq!(detail["hops"].as_array().unwrap().len(), 1);
     assert_eq!(detail["hops"][0]["state"], "open");
 
     // A closed traceback takes no answers.
-    expect_json(t.post(&transit, &answer_path(&id, 1), &originated_answer()).await, 200).await;
-    expect_problem(t.post(&transit, &answer_path(&id, 1), &originated_answer()).await, 409, "traceback-closed").await;
+    expect_json(t.post(&transit, &answer_path(&t, &id, 1).await, &originated_answer()).await, 200).await;
+    expect_problem(
+        t.post(&transit, &answer_path(&t, &id, 1).await, &originated_answer()).await,
+        409,
+        "traceback-closed",
+    )
+    .await;
 }
 
 #[tokio::test]

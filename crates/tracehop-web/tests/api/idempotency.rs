@@ -8,7 +8,7 @@ use tracehop_core::provider::ProviderId;
 use tracehop_web::testing::TestApp;
 
 use crate::support::{
-    MONDAY_10AM_NY, answer_path, at, event_types, expect_invalid, expect_json, expect_problem, start_body,
+    MONDAY_10AM_NY, answer_path, at, event_types, expect_invalid, expect_json, expect_problem, hop_path, start_body,
     start_traceback, upstream_answer,
 };
 
@@ -61,7 +61,7 @@ async fn setup() -> Setup {
 #[tokio::test]
 async fn a_retry_with_the_same_key_and_body_replays_the_first_response_and_applies_once() {
     let Setup { t, staff, terminating, id } = setup().await;
-    let path = answer_path(&id, 0);
+    let path = answer_path(&t, &id, 0).await;
     let answer = upstream_answer("transit");
     let first = send(&t, &terminating, &path, "answer-7f3a", &answer).await;
     assert_eq!((first.status, first.replayed), (200, false), "{}", first.body);
@@ -90,7 +90,7 @@ async fn a_retry_with_the_same_key_and_body_replays_the_first_response_and_appli
 #[tokio::test]
 async fn the_same_key_with_another_request_is_422() {
     let Setup { t, staff, terminating, id } = setup().await;
-    let path = answer_path(&id, 0);
+    let path = answer_path(&t, &id, 0).await;
     send(&t, &terminating, &path, "k-1", &upstream_answer("transit")).await;
 
     let other_body = json!({"kind": "not_found", "reason": "not_in_records"});
@@ -102,14 +102,8 @@ async fn the_same_key_with_another_request_is_422() {
     assert_eq!(problem["type"], "/api/v1/problems/idempotency-key-reused");
     assert_eq!(problem["title"], "Idempotency key reused");
     // The same body to another path is another request too.
-    let elsewhere = send(
-        &t,
-        &terminating,
-        &format!("/api/v1/provider/tracebacks/{id}/hops/0/comments"),
-        "k-1",
-        &upstream_answer("transit"),
-    )
-    .await;
+    let elsewhere =
+        send(&t, &terminating, &hop_path(&t, &id, 0, "comments").await, "k-1", &upstream_answer("transit")).await;
     assert_eq!(elsewhere.status, 422, "{}", elsewhere.body);
     assert!(elsewhere.body.contains("idempotency-key-reused"));
     // The first request still replays.
@@ -146,7 +140,7 @@ async fn the_same_key_with_another_request_is_422() {
 #[tokio::test]
 async fn keys_are_forgotten_after_a_day() {
     let Setup { t, terminating, id, .. } = setup().await;
-    let path = format!("/api/v1/provider/tracebacks/{id}/hops/0/comments");
+    let path = hop_path(&t, &id, 0, "comments").await;
     let first = send(&t, &terminating, &path, "comment-1", &json!({"text": "looking into it"})).await;
     assert_eq!(first.status, 200, "{}", first.body);
     t.clock.advance(SignedDuration::from_hours(23));
@@ -162,7 +156,7 @@ async fn keys_are_forgotten_after_a_day() {
 #[tokio::test]
 async fn keys_belong_to_one_token() {
     let Setup { t, staff, terminating, id } = setup().await;
-    let path = answer_path(&id, 0);
+    let path = answer_path(&t, &id, 0).await;
     let answer = upstream_answer("transit");
     let first = send(&t, &terminating, &path, "shared-key", &answer).await;
     assert_eq!(first.status, 200);
@@ -182,9 +176,7 @@ async fn keys_belong_to_one_token() {
 
     // A different provider's token may use the key for its own request.
     let transit = t.provider_token(&ProviderId::new("transit").unwrap(), &[Scope::HopsRead, Scope::HopsAnswer]).await;
-    let acknowledged =
-        send(&t, &transit, &format!("/api/v1/provider/tracebacks/{id}/hops/1/acknowledge"), "shared-key", &json!({}))
-            .await;
+    let acknowledged = send(&t, &transit, &hop_path(&t, &id, 1, "acknowledge").await, "shared-key", &json!({})).await;
     assert_eq!((acknowledged.status, acknowledged.replayed), (200, false), "{}", acknowledged.body);
     let types = event_types(&t, &staff, &id).await;
     assert_eq!(count(&types, "hop_answered"), 1, "{types:?}");
@@ -219,7 +211,7 @@ async fn a_retried_start_creates_one_traceback() {
 #[tokio::test]
 async fn concurrent_requests_with_one_key_apply_once() {
     let Setup { t, staff, terminating, id } = setup().await;
-    let path = answer_path(&id, 0);
+    let path = answer_path(&t, &id, 0).await;
     let answer = upstream_answer("transit");
     let (a, b) =
         tokio::join!(send(&t, &terminating, &path, "race", &answer), send(&t, &terminating, &path, "race", &answer));

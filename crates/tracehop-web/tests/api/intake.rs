@@ -3,6 +3,7 @@
 //! reject with a reason; only an approved candidate starts a traceback, once; foreign
 //! law-enforcement requests stay a category of their own; campaigns count their tracebacks.
 
+use object_store::ObjectStoreExt as _;
 use serde_json::{Value, json};
 use tracehop_app::access::tokens::Scope;
 use tracehop_web::testing::TestApp;
@@ -243,4 +244,72 @@ async fn foreign_law_enforcement_requests_stay_a_category_of_their_own() {
     assert_eq!(campaign_tracebacks["items"].as_array().unwrap().len(), 3);
     // Campaigns are staff business.
     expect_problem(i.t.get(&analytics, "/api/v1/campaigns").await, 403, "forbidden").await;
+}
+
+/// Puts a recording on an incident with `token`.
+async fn put_recording(t: &TestApp, token: &str, incident: &str, bytes: &'static [u8]) -> Value {
+    let response = t
+        .http
+        .put(t.url(&format!("/api/v1/incidents/{incident}/recording")))
+        .bearer_auth(token)
+        .header("content-type", "audio/wav")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    expect_json(response, 200).await
+}
+
+#[tokio::test]
+async fn a_used_incidents_recording_is_kept_and_a_correction_is_a_new_version() {
+    let i = Intake::new().await;
+    let analytics = i.submitter("signalwatch", "analytics_provider").await;
+    let incident = i.incident(&analytics, "sw-rec").await;
+    // Before any traceback uses it, a new recording simply replaces the old.
+    put_recording(&i.t, &analytics, &incident, b"RIFF-draft-WAVE").await;
+    let first = put_recording(&i.t, &analytics, &incident, b"RIFF-first-WAVE").await;
+    assert!(i.t.app.store().recording_versions(&incident).await.unwrap().is_empty());
+    let candidate = i.candidate(&analytics, &json!({"incident_id": incident, "summary": "bank spoofing"})).await;
+    i.approve(candidate["id"].as_str().unwrap()).await;
+    let start = json!({"candidate_id": candidate["id"], "terminating_provider": "terminating"});
+    let detail = expect_json(i.t.post(&i.staff, "/api/v1/tracebacks", &start).await, 201).await;
+    assert_eq!(detail["call"]["recording"]["sha256"], first["recording"]["sha256"]);
+
+    // Now a correction is a new version; the traceback's recording is kept, byte for byte.
+    let corrected = put_recording(&i.t, &analytics, &incident, b"RIFF-corrected-WAVE").await;
+    assert_ne!(corrected["recording"]["sha256"], first["recording"]["sha256"]);
+    let versions = i.t.app.store().recording_versions(&incident).await.unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].version, 1);
+    assert_eq!(json!(versions[0].recording.sha256), first["recording"]["sha256"]);
+    let key = object_store::path::Path::from(versions[0].recording.key.as_str());
+    let kept = i.t.app.recordings().objects().get(&key).await.unwrap().bytes().await.unwrap();
+    assert_eq!(kept.as_ref(), b"RIFF-first-WAVE");
+    let id = detail["id"].as_str().unwrap();
+    let still = expect_json(i.t.get(&i.staff, &format!("/api/v1/tracebacks/{id}")).await, 200).await;
+    assert_eq!(still["call"]["recording"], detail["call"]["recording"]);
+}
+
+#[tokio::test]
+async fn submitters_do_not_see_staff_notes_deciders_or_tracebacks_of_their_candidates() {
+    let i = Intake::new().await;
+    let analytics = i.submitter("signalwatch", "analytics_provider").await;
+    let incident = i.incident(&analytics, "sw-2").await;
+    let candidate = i.candidate(&analytics, &json!({"incident_id": incident, "summary": "bank spoofing"})).await;
+    let id = candidate["id"].as_str().unwrap().to_owned();
+    i.approve(&id).await;
+    let start = json!({"candidate_id": id, "terminating_provider": "terminating"});
+    expect_json(i.t.post(&i.staff, "/api/v1/tracebacks", &start).await, 201).await;
+    let staff_sees = expect_json(i.t.get(&i.staff, &format!("/api/v1/candidates/{id}")).await, 200).await;
+    assert!(staff_sees["due_diligence"].is_object() && staff_sees["decided_by"].is_string());
+    assert!(staff_sees["traceback_id"].is_string());
+    let own = expect_json(i.t.get(&analytics, &format!("/api/v1/candidates/{id}")).await, 200).await;
+    let listed = expect_json(i.t.get(&analytics, "/api/v1/candidates").await, 200).await;
+    for seen in [&own, &listed["items"][0]] {
+        assert_eq!(seen["status"], "started", "{seen}");
+        for hidden in ["due_diligence", "decided_by", "traceback_id", "legal_basis"] {
+            assert_eq!(seen[hidden], Value::Null, "{hidden}: {seen}");
+        }
+        assert!(!seen.to_string().contains("nature_note"), "{seen}");
+    }
 }

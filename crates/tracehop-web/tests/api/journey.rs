@@ -91,7 +91,7 @@ async fn six_providers_answer_by_api_to_an_international_origin() {
         let items = list["items"].as_array().unwrap();
         assert_eq!(items.len(), 1, "{} sees its one open request: {list}", chain[index].0);
         assert_eq!(items[0]["traceback_id"], id.as_str());
-        let hop = items[0]["hop"].as_i64().unwrap();
+        let hop = items[0]["hop"].as_str().unwrap();
         let path = format!("/api/v1/provider/tracebacks/{id}/hops/{hop}/answer");
         let view = expect_json(t.post(token, &path, answer).await, 200).await;
         assert_eq!(view["hops"][0]["state"], "answered", "{view}");

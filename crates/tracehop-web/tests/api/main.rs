@@ -4,6 +4,7 @@
 
 mod deadlines;
 mod directory;
+mod disclosure;
 mod email;
 mod errors;
 mod idempotency;
@@ -11,8 +12,8 @@ mod incidents;
 mod intake;
 mod journey;
 mod openapi;
-mod rmd;
 mod privilege;
+mod rmd;
 mod support;
 mod surface;
 mod tokens;

@@ -40,6 +40,14 @@ pub async fn expect_invalid(response: reqwest::Response, field: &str) -> Value {
     problem
 }
 
+/// An email subject with its hop reference (`[ref 1a2b3c4d]`) written `[ref]`.
+pub fn untagged(subject: &str) -> String {
+    match subject.split_once("[ref ") {
+        Some((before, after)) => format!("{before}[ref]{}", after.split_once(']').map_or("", |(_, rest)| rest)),
+        None => subject.to_owned(),
+    }
+}
+
 /// The labels of every hop of a staff traceback detail, by provider.
 pub fn labels(detail: &Value) -> Vec<(String, Vec<String>)> {
     detail["hops"]
@@ -64,9 +72,15 @@ pub async fn start_traceback(t: &TestApp, staff: &str, terminating: &str) -> Str
     detail["id"].as_str().unwrap().to_owned()
 }
 
-/// The path of a provider's answer to hop `hop` of traceback `id`.
-pub fn answer_path(id: &str, hop: u32) -> String {
-    format!("/api/v1/provider/tracebacks/{id}/hops/{hop}/answer")
+/// The path of a provider's answer to hop `hop` (staff's position) of traceback `id`.
+pub async fn answer_path(t: &TestApp, id: &str, hop: u32) -> String {
+    hop_path(t, id, hop, "answer").await
+}
+
+/// The path of a provider's `action` on hop `hop` (staff's position) of traceback `id`: providers
+/// name hops by their opaque references.
+pub async fn hop_path(t: &TestApp, id: &str, hop: u32, action: &str) -> String {
+    format!("/api/v1/provider/tracebacks/{id}/hops/{}/{action}", t.hop_ref(id, hop).await)
 }
 
 /// An answer naming the upstream by provider id.

@@ -100,7 +100,7 @@ async fn hop_requested_is_signed_and_carries_exactly_the_providers_own_view() {
 
     // The terminating provider names the transit provider an hour later: its hop is requested.
     t.advance(SignedDuration::from_hours(1)).await;
-    expect_json(t.post(&terminating, &answer_path(&id, 0), &upstream_answer("transit")).await, 200).await;
+    expect_json(t.post(&terminating, &answer_path(&t, &id, 0).await, &upstream_answer("transit")).await, 200).await;
     t.work().await;
     let got = receiver.received();
     assert_eq!(got.len(), 1, "{got:#?}");
@@ -114,7 +114,7 @@ async fn hop_requested_is_signed_and_carries_exactly_the_providers_own_view() {
     assert_eq!(v1.len(), 1, "one secret, one signature");
     assert!(verify_signature(header(delivery, "tracehop-signature"), &delivery.body, &secret, sent_at, 300));
     assert!(!verify_signature(header(delivery, "tracehop-signature"), &delivery.body, "whsec_wrong", sent_at, 300));
-    let tampered = delivery.body.replace("\"hop\":1", "\"hop\":2");
+    let tampered = delivery.body.replace("\"state\":\"open\"", "\"state\":\"answered\"");
     assert_ne!(tampered, delivery.body);
     assert!(!verify_signature(header(delivery, "tracehop-signature"), &tampered, &secret, sent_at, 300));
 
@@ -122,12 +122,12 @@ async fn hop_requested_is_signed_and_carries_exactly_the_providers_own_view() {
     assert_eq!(payload["id"], header(delivery, "tracehop-delivery"));
     assert_eq!(payload["type"], "hop.requested");
     assert_eq!(payload["traceback_id"], id.as_str());
-    assert_eq!(payload["hop"], 1);
+    assert_eq!(payload["hop"], t.hop_ref(&id, 1).await);
     assert_eq!(payload["created_at"], "2026-03-02T16:00:00Z");
     let view = provider_view(&t, &transit, &id).await;
     assert_eq!(payload["data"], view, "the payload is the provider's own view (ACC-2)");
     assert_eq!(view["hops"].as_array().unwrap().len(), 1);
-    assert_eq!(view["hops"][0]["hop"], 1);
+    assert_eq!(view["hops"][0]["hop"], t.hop_ref(&id, 1).await);
     assert_eq!(view["hops"][0]["state"], "open");
     assert_eq!(view["hops"][0]["named_by"], json!({"id": "terminating", "name": "terminating Communications"}));
     assert_eq!(view["hops"][0]["request"]["respond_by"], "2026-03-03T16:00:00Z");

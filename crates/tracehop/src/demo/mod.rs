@@ -382,7 +382,8 @@ async fn create_accounts(app: &App) -> anyhow::Result<String> {
 /// returns their listing.
 async fn create_tokens(app: &App) -> anyhow::Result<String> {
     let operator = Principal::Staff { user: "demo".to_owned(), role: StaffRole::Admin, minted_by: None };
-    let provider_scopes = [Scope::HopsRead, Scope::HopsAnswer, Scope::WebhooksManage, Scope::TokensManage];
+    let provider_scopes =
+        [Scope::HopsRead, Scope::HopsAnswer, Scope::WebhooksManage, Scope::ProfileManage, Scope::TokensManage];
     let staff_scopes = [
         Scope::TracebacksRead,
         Scope::TracebacksManage,

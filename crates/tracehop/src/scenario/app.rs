@@ -12,7 +12,7 @@ use tracehop_app::{App, AppError, ManualClock, Principal, Settings};
 use tracehop_core::intake::SourceKind;
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::command::Action as CoreAction;
-use tracehop_core::traceback::{Answer, Category, Evidence, HopId, TracebackId, Visibility};
+use tracehop_core::traceback::{Answer, Category, Evidence, HopId, HopRef, TracebackId, Visibility};
 use tracehop_store::providers::{Contact, ContactRole, ForeignSource, ProviderInput};
 use tracehop_store::{ConnectOptions, DatabaseUrl, Store};
 
@@ -142,11 +142,18 @@ fn as_provider(id: ProviderId) -> Principal {
     Principal::Provider { provider: id, user: "scenario".to_owned(), minted_by: None }
 }
 
-async fn latest_hop(app: &App, tb: TracebackId, names: &Names, name: &str) -> Result<(HopId, ProviderId), String> {
+/// The provider's latest hop: its position, the reference the provider knows it by, and the
+/// provider.
+async fn latest_hop(
+    app: &App,
+    tb: TracebackId,
+    names: &Names,
+    name: &str,
+) -> Result<(HopId, HopRef, ProviderId), String> {
     let id = names.id(name)?;
     let (_, state) = app.traceback(tb).await.map_err(|e| e.to_string())?;
     let hop = state.latest_hop_of(&id).map(|h| h.id).ok_or_else(|| format!("{name} has no hop"))?;
-    Ok((hop, id))
+    Ok((hop, state.hop_ref(hop), id))
 }
 
 /// Performs one step on traceback `tb` as the actor it names: a provider through its own handle,
@@ -155,21 +162,22 @@ pub async fn perform(app: &App, tb: TracebackId, names: &mut Names, action: &Act
     let refused = |message: String| AppError::invalid("step", message);
     match action {
         Action::Acknowledge { provider } => {
-            let (hop, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
-            app.provider(&as_provider(id))?.acknowledge(tb, hop).await?;
+            let (_, reference, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
+            app.provider(&as_provider(id))?.acknowledge(tb, reference).await?;
         }
         Action::Respond { provider, reply } => {
-            let (hop, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
+            let (hop, reference, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
             let handle = app.provider(&as_provider(id))?;
             match reply {
                 ReplySpec::Upstream { provider: upstream } => {
                     let upstream = names.id(upstream).map_err(refused)?;
-                    handle.answer_upstream(tb, hop, UpstreamChoice::Known(upstream), Evidence::default()).await?;
+                    handle.answer_upstream(tb, reference, UpstreamChoice::Known(upstream), Evidence::default()).await?;
                 }
                 ReplySpec::UpstreamNew { contact } => {
                     let (name, supplied) = supplied_contact(contact).map_err(refused)?;
-                    let executed =
-                        handle.answer_upstream(tb, hop, UpstreamChoice::New(supplied), Evidence::default()).await?;
+                    let executed = handle
+                        .answer_upstream(tb, reference, UpstreamChoice::New(supplied), Evidence::default())
+                        .await?;
                     // The new provider is whoever the answer named.
                     let named_upstream =
                         executed.state.hop(hop).and_then(|h| match h.answer.as_ref().map(|a| &a.answer) {
@@ -184,20 +192,20 @@ pub async fn perform(app: &App, tb: TracebackId, names: &mut Names, action: &Act
                     let reply = terminal_reply(terminal)
                         .map_err(refused)?
                         .ok_or_else(|| refused("unsupported answer".into()))?;
-                    handle.answer(tb, hop, reply).await?;
+                    handle.answer(tb, reference, reply).await?;
                 }
             }
         }
         Action::Dispute { provider, grounds } => {
-            let (hop, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
-            app.provider(&as_provider(id))?.dispute(tb, hop, grounds.clone()).await?;
+            let (_, reference, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
+            app.provider(&as_provider(id))?.dispute(tb, reference, grounds.clone()).await?;
         }
         Action::Comment { provider, hop, text, shared } => {
             let visibility = if *shared { Visibility::HopParties } else { Visibility::StaffOnly };
             match provider {
                 Some(provider) => {
-                    let (hop, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
-                    app.provider(&as_provider(id))?.comment(tb, hop, text.clone(), visibility).await?;
+                    let (_, reference, id) = latest_hop(app, tb, names, provider).await.map_err(refused)?;
+                    app.provider(&as_provider(id))?.comment(tb, reference, text.clone(), visibility).await?;
                 }
                 None => {
                     let hop = match hop {
@@ -226,7 +234,7 @@ async fn staff_action_of(
 ) -> Result<CoreAction, String> {
     Ok(match action {
         StaffAction::ReviewDispute { provider, accept } => {
-            let (_, id) = latest_hop(app, tb, names, provider).await?;
+            let (_, _, id) = latest_hop(app, tb, names, provider).await?;
             let (_, state) = app.traceback(tb).await.map_err(|e| e.to_string())?;
             let dispute = state
                 .disputes

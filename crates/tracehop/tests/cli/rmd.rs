@@ -73,7 +73,7 @@ async fn holder(store: &tracehop_store::Store, kind: IdentifierKind, value: &str
 
 async fn suggestions(app: &App) -> Vec<(String, String, String, &'static str)> {
     let filter = SuggestionFilter { limit: 100, ..SuggestionFilter::default() };
-    let staff = Principal::Staff { user: "analyst-1".into(), role: StaffRole::Analyst };
+    let staff = Principal::Staff { user: "analyst-1".into(), role: StaffRole::Analyst, minted_by: None };
     let mut pairs: Vec<_> = app
         .affiliation_suggestions(&staff, &filter)
         .await
@@ -160,7 +160,7 @@ async fn each_filing_is_its_own_provider_and_shared_frns_become_suggestions() {
     assert_eq!(suggestions(&app).await, expected);
 
     // Staff confirm one (one VSP entity), dismiss another, and link two providers themselves.
-    let staff = Principal::Staff { user: "analyst-1".into(), role: StaffRole::Analyst };
+    let staff = Principal::Staff { user: "analyst-1".into(), role: StaffRole::Analyst, minted_by: None };
     let all = app
         .affiliation_suggestions(&staff, &SuggestionFilter { limit: 100, ..SuggestionFilter::default() })
         .await
