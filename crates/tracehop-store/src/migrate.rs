@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_intake.sql"),
         postgres: include_str!("../migrations/postgres/0003_intake.sql"),
     },
+    Migration {
+        version: 7,
+        name: "job queues",
+        sqlite: include_str!("../migrations/sqlite/0007_job_queues.sql"),
+        postgres: include_str!("../migrations/postgres/0007_job_queues.sql"),
+    },
 ];
 
 /// Splits a migration into statements: comment lines go first (they may hold semicolons); the

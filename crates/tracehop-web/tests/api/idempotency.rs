@@ -173,9 +173,9 @@ async fn keys_belong_to_one_token() {
     let second = send(&t, &other, &path, "shared-key", &answer).await;
     assert_eq!((second.status, second.replayed), (409, false), "{}", second.body);
     assert!(second.body.contains("already-answered"), "{}", second.body);
-    // Its own retry replays its own first response, refusals included.
+    // A refusal changed nothing, so nothing was kept: its retry runs again, to the same answer.
     let second_again = send(&t, &other, &path, "shared-key", &answer).await;
-    assert_eq!(second_again, Seen { replayed: true, ..second.clone() });
+    assert_eq!(second_again, Seen { replayed: false, ..second.clone() });
     // And the first token's key still holds its first response.
     let first_again = send(&t, &terminating, &path, "shared-key", &answer).await;
     assert_eq!(first_again, Seen { replayed: true, ..first.clone() });
