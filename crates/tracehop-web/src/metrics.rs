@@ -190,11 +190,11 @@ async fn scrape(State(state): State<AppState>) -> Response {
     let queue = &state.metrics.queue;
     queue.in_flight.set(counted.in_flight);
     queue.open_circuits.set(counted.open_circuits);
-    for (kind, total) in &counted.lost_leases {
-        catch_up(&queue.lost_leases.get_or_create(&KindLabels { kind: kind.clone() }), *total);
-    }
-    for (kind, total) in &counted.late {
-        catch_up(&queue.late.get_or_create(&KindLabels { kind: kind.clone() }), *total);
+    // Every kind appears from the first scrape, at zero, so alert rules see a series.
+    for kind in tracehop_app::worker::KINDS {
+        let labels = KindLabels { kind: (*kind).to_owned() };
+        catch_up(&queue.lost_leases.get_or_create(&labels), counted.lost_leases.get(*kind).copied().unwrap_or(0));
+        catch_up(&queue.late.get_or_create(&labels), counted.late.get(*kind).copied().unwrap_or(0));
     }
     for ((kind, reason), total) in &counted.skipped {
         catch_up(&queue.skipped.get_or_create(&SkipLabels { kind: kind.clone(), reason: reason.clone() }), *total);

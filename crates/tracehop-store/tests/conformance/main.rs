@@ -19,6 +19,7 @@ mod intake;
 mod jobs;
 mod migrations;
 mod providers;
+mod queues;
 mod support;
 mod tracebacks;
 mod users;

@@ -10,6 +10,7 @@ mod idempotency;
 mod incidents;
 mod intake;
 mod journey;
+mod late_notices;
 mod openapi;
 mod support;
 mod tokens;
