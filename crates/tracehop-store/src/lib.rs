@@ -321,7 +321,16 @@ impl Tx {
     /// Commits. Inside a request with an `Idempotency-Key` ([`idempotency::within`]), the key
     /// is written in this transaction too: [`StoreError::KeyTaken`] when another request holds it.
     pub async fn commit(mut self) -> Result<()> {
-        if let Some(scope) = idempotency::current().filter(|s| s.replay.is_none())
+        let scope = idempotency::current();
+        if let Some(scope) = &scope
+            && scope.replay.is_some()
+            && matches!(self.inner, TxInner::Sqlite(_) | TxInner::Postgres(_))
+        {
+            // A replay renders a committed request's response again; it never writes.
+            self.rollback().await?;
+            return Err(StoreError::KeyTaken(scope.key.clone()));
+        }
+        if let Some(scope) = scope
             && matches!(self.inner, TxInner::Sqlite(_) | TxInner::Postgres(_))
         {
             let mut statement = write::Statement::default();

@@ -319,7 +319,11 @@ impl Store {
             parts.push(std::mem::take(&mut statement.sql));
         }
         // The request's Idempotency-Key commits with its effect, and says what the effect was.
-        let scope = crate::idempotency::current().filter(|s| s.replay.is_none());
+        // A replay never writes.
+        let scope = crate::idempotency::current();
+        if let Some(scope) = scope.as_ref().filter(|s| s.replay.is_some()) {
+            return Err(StoreError::KeyTaken(scope.key.clone()));
+        }
         if let Some(scope) = &scope {
             let to = write.version + i64::try_from(write.events.len()).unwrap_or(i64::MAX);
             scope.fragment(&mut statement, Some(format!("traceback:{stream}:{}:{to}", write.version)));

@@ -111,7 +111,7 @@ impl App {
     ) -> AppResult<Executed> {
         // A retry of a request that committed before its process died: what it did, read back.
         if let Some(effect) = tracehop_store::idempotency::replaying()
-            && let Some(executed) = self.replay_effect(id, &effect).await?
+            && let Some(executed) = self.replay_effect(id, &effect, matches!(request, Request::Start(_))).await?
         {
             return Ok(executed);
         }
@@ -267,8 +267,9 @@ impl App {
     }
 
     /// What a committed command did, rebuilt from its events: `traceback:<id>:<from>:<to>` names
-    /// the versions it wrote. None when the effect is about another traceback.
-    async fn replay_effect(&self, id: TracebackId, effect: &str) -> AppResult<Option<Executed>> {
+    /// the versions it wrote. None when the effect is about another traceback (a start replays
+    /// the traceback it created, whatever new id the retry drew).
+    async fn replay_effect(&self, id: TracebackId, effect: &str, start: bool) -> AppResult<Option<Executed>> {
         let mut parts = effect.split(':');
         let (Some("traceback"), Some(stream), Some(from), Some(to)) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -276,6 +277,7 @@ impl App {
             return Ok(None);
         };
         let (Ok(from), Ok(to)) = (from.parse::<i64>(), to.parse::<i64>()) else { return Ok(None) };
+        let id = if start { stream.parse::<uuid::Uuid>().map(TracebackId).unwrap_or(id) } else { id };
         if stream != id.to_string() {
             return Ok(None);
         }

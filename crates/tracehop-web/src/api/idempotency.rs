@@ -100,6 +100,10 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
             Ok(None) | Err(_) => response,
         };
     }
+    if replay && !response.status().is_success() {
+        // The committed effect could not be rendered again by this route: say what is known.
+        return answer_lost();
+    }
     fault_after_commit();
     let status = response.status();
     if status.is_server_error() {
@@ -146,14 +150,18 @@ fn replayed(kept: StoredResponse) -> Response {
     response
 }
 
+fn answer_lost() -> Response {
+    ApiError::new(
+        "idempotency-key-committed",
+        "the request with this Idempotency-Key took effect, but its response was lost; read the resource",
+    )
+    .into_response()
+}
+
 /// A request with this key committed but its response is not (yet) kept.
 fn unanswered(record: &KeyRecord, now: jiff::Timestamp) -> Response {
     if now.duration_since(record.created_at) > ANSWER_LOST_AFTER {
-        return ApiError::new(
-            "idempotency-key-committed",
-            "the request with this Idempotency-Key took effect, but its response was lost; read the resource",
-        )
-        .into_response();
+        return answer_lost();
     }
     let mut error =
         ApiError::new("idempotency-key-in-progress", "a request with this Idempotency-Key is still being answered");
