@@ -277,7 +277,7 @@ impl App {
             return Ok(None);
         };
         let (Ok(from), Ok(to)) = (from.parse::<i64>(), to.parse::<i64>()) else { return Ok(None) };
-        let id = if start { stream.parse::<uuid::Uuid>().map(TracebackId).unwrap_or(id) } else { id };
+        let id = if start { stream.parse::<uuid::Uuid>().map_or(id, TracebackId) } else { id };
         if stream != id.to_string() {
             return Ok(None);
         }
