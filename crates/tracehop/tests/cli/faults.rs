@@ -17,7 +17,7 @@ use tracehop_core::traceback::{HopId, Status, TracebackId};
 use tracehop_store::Store;
 use tracehop_store::testing::TestDatabase;
 
-use crate::support::{Server, add_provider, count_events, eventually, start_traceback, state_of};
+use crate::support::{Server, add_provider, count_events, eventually, http_get, start_traceback, state_of};
 
 /// One delivery as a receiver saw it: its delivery id and event type.
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
@@ -115,8 +115,9 @@ async fn a_hanging_endpoint_holds_back_no_other_providers_deadline_or_reminder()
     let db = TestDatabase::new().await;
     let store = db.store().await;
     let url = db.url_string();
-    // Default lease, batch and timeouts: the outage as production would see it.
-    let _server = Server::start(&["serve", "--database-url", &url, "--bind", "127.0.0.1:0"], &serve_env(&[]));
+    // Two replicas with the default lease, batch and timeouts: the outage as production saw it.
+    let first = Server::start(&["serve", "--database-url", &url, "--bind", "127.0.0.1:0"], &serve_env(&[]));
+    let second = Server::start(&["serve", "--database-url", &url, "--bind", "127.0.0.1:0"], &serve_env(&[]));
 
     let app = setup_app(&store, SignedDuration::from_secs(8), SignedDuration::from_secs(4));
     let (hanging_url, _) = endpoint(None).await;
@@ -148,7 +149,7 @@ async fn a_hanging_endpoint_holds_back_no_other_providers_deadline_or_reminder()
         assert_eq!(state_of(&store, *id).await.status(), Status::Closed);
     }
     println!(
-        "FIGURE hanging endpoint ({}): worst lateness of other providers' deadlines {worst} ms",
+        "FIGURE hanging endpoint, two replicas ({}): worst lateness of other providers' deadlines {worst} ms",
         store_engine(&url)
     );
     // Each healthy provider got its request, its reminder and its expiry (the webhook of one
@@ -166,6 +167,17 @@ async fn a_hanging_endpoint_holds_back_no_other_providers_deadline_or_reminder()
     );
     let bound = 15_000;
     assert!(worst < bound, "deadlines fired within seconds of due, not behind the hanging endpoint: {worst} ms");
+    // The hanging endpoint was tried (and timed out) meanwhile: its failures are in /metrics.
+    let failures_seen = eventually(Duration::from_secs(30), || async {
+        let mut failed = false;
+        for server in [&first, &second] {
+            let scraped = http_get(&format!("{}/metrics", server.base)).await.text().await.unwrap();
+            failed |= scraped.lines().any(|l| l.starts_with("tracehop_delivery_failures_total{target=\"webhook:"));
+        }
+        failed
+    })
+    .await;
+    assert!(failures_seen, "the hanging endpoint's timeouts were counted");
     for id in &stuck_tracebacks {
         assert_eq!(count_events(&store, *id, "hop_expired").await, 1, "the stuck provider's deadlines fire too");
     }
