@@ -47,6 +47,8 @@ struct Inner {
     /// Where voicemails and recordings of incidents go (INC-3).
     recordings: intake::recordings::Recordings,
     comments: access::comment_limit::CommentLimiter,
+    /// What the workers of this process counted (lost leases, late and skipped notices).
+    worker_stats: Arc<worker::WorkerStats>,
 }
 
 impl App {
@@ -61,8 +63,12 @@ impl App {
         // The client that calls providers' webhooks: no redirects (a receiver answers, it does
         // not send us elsewhere), no proxy from the environment (a proxy would choose the
         // address, past the fence) and, in production, only public addresses.
+        let to_std = |span: jiff::SignedDuration, fallback: u64| {
+            std::time::Duration::try_from(span).unwrap_or(std::time::Duration::from_secs(fallback))
+        };
         let mut http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
+            .timeout(to_std(settings.worker.delivery_timeout, 10))
+            .connect_timeout(to_std(settings.worker.connect_timeout, 3))
             .user_agent(concat!("tracehop/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy();
@@ -73,16 +79,19 @@ impl App {
         let recordings = intake::recordings::Recordings::in_memory();
         let tokens = access::tokens::TokenCache::default();
         let comments = access::comment_limit::CommentLimiter::default();
-        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings, comments }) }
+        let worker_stats = Arc::new(worker::WorkerStats::default());
+        Self {
+            inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings, comments, worker_stats }),
+        }
     }
 
     /// The same application with recordings kept in `recordings` (a configured directory or
     /// bucket) instead of memory.
     #[must_use]
     pub fn with_recordings(self, recordings: intake::recordings::Recordings) -> Self {
-        let Inner { store, clock, settings, mailer, http, .. } = &*self.inner;
-        let (store, clock, settings, mailer, http) =
-            (store.clone(), clock.clone(), settings.clone(), mailer.clone(), http.clone());
+        let Inner { store, clock, settings, mailer, http, worker_stats, .. } = &*self.inner;
+        let (store, clock, settings, mailer, http, worker_stats) =
+            (store.clone(), clock.clone(), settings.clone(), mailer.clone(), http.clone(), worker_stats.clone());
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -93,6 +102,7 @@ impl App {
                 tokens: access::tokens::TokenCache::default(),
                 recordings,
                 comments: access::comment_limit::CommentLimiter::default(),
+                worker_stats,
             }),
         }
     }
@@ -107,6 +117,11 @@ impl App {
 
     pub fn mailer(&self) -> &Mailer {
         &self.inner.mailer
+    }
+
+    /// What this process's workers counted.
+    pub fn worker_stats(&self) -> &worker::WorkerStats {
+        &self.inner.worker_stats
     }
 
     pub fn http(&self) -> &reqwest::Client {

@@ -71,16 +71,49 @@ impl Default for CommentSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WorkerSettings {
-    /// How long a claimed job stays with its worker before another may take it.
+    /// How long a claimed job stays with its worker before another may take it. A worker
+    /// extends the lease of the work it has in progress every third of it (a heartbeat).
     pub lease: SignedDuration,
     /// How often an idle worker looks for due jobs.
     pub poll_interval: SignedDuration,
-    /// Jobs claimed at once.
+    /// Timers (deadlines, reminders) claimed at once. Timers have their own queue and loop:
+    /// they never wait behind email or webhook deliveries.
     pub batch: i64,
+    /// Deliveries (emails, webhooks) in flight at once in one worker.
+    pub delivery_concurrency: i64,
+    /// Deliveries in flight at once to one target (one webhook endpoint, one provider's
+    /// mailboxes). At 1, a target receives its notices one at a time, in order.
+    pub per_target_concurrency: i64,
+    /// How long a delivery may take to connect.
+    pub connect_timeout: SignedDuration,
+    /// How long a whole delivery may take; keep it well under `lease`.
+    pub delivery_timeout: SignedDuration,
+    /// Consecutive failures after which a target is backed off (its circuit opens).
+    pub breaker_failures: i64,
+    /// How long an open circuit stays open the first time; it doubles on each new trip, up to
+    /// an hour, and closes at the first success.
+    pub breaker_cooldown: SignedDuration,
+    /// A timer that runs later than this after its time counts as late (a metric; a late
+    /// reminder says so).
+    pub late_after: SignedDuration,
+    /// `/readyz` reports not ready when a due deadline or reminder has waited longer than this.
+    pub max_timer_lag: SignedDuration,
 }
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        Self { lease: SignedDuration::from_secs(60), poll_interval: SignedDuration::from_millis(500), batch: 32 }
+        Self {
+            lease: SignedDuration::from_secs(60),
+            poll_interval: SignedDuration::from_millis(500),
+            batch: 32,
+            delivery_concurrency: 16,
+            per_target_concurrency: 1,
+            connect_timeout: SignedDuration::from_secs(3),
+            delivery_timeout: SignedDuration::from_secs(10),
+            breaker_failures: 5,
+            breaker_cooldown: SignedDuration::from_secs(30),
+            late_after: SignedDuration::from_secs(60),
+            max_timer_lag: SignedDuration::from_mins(5),
+        }
     }
 }

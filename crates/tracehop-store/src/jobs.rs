@@ -20,6 +20,9 @@ pub struct NewJob {
     /// Enqueueing a second job with the same key does nothing.
     pub dedupe_key: Option<String>,
     pub max_attempts: i64,
+    /// Where a delivery goes (`webhook:<id>`, `mail`): workers cap and back off each target
+    /// alone. None for timers.
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,15 @@ pub struct Job {
     pub attempts: i64,
     pub max_attempts: i64,
     pub dedupe_key: Option<String>,
+    pub target: Option<String>,
+}
+
+/// The due jobs of one kind: how many, and how long the oldest has waited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueKind {
+    pub kind: String,
+    pub due: i64,
+    pub oldest_due: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +54,7 @@ pub struct JobCounts {
     pub done: i64,
 }
 
-const RETURNING: &str = "RETURNING id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key";
+const RETURNING: &str = "RETURNING id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key, target";
 
 macro_rules! jobs {
     ($rows:expr) => {
@@ -57,6 +69,7 @@ macro_rules! jobs {
                     attempts: row.try_get("attempts")?,
                     max_attempts: row.try_get("max_attempts")?,
                     dedupe_key: row.try_get("dedupe_key")?,
+                    target: row.try_get("target")?,
                 })
             })
             .collect::<Result<Vec<_>>>()
@@ -92,7 +105,7 @@ impl Tx {
     }
 
     /// Gives a claimed job back for another try at `retry_at`, or marks it failed when its
-    /// attempts are spent.
+    /// attempts are spent. False when `worker` no longer holds it.
     pub async fn release_job(
         &mut self,
         job: &Job,
@@ -100,9 +113,9 @@ impl Tx {
         error: &str,
         retry_at: Option<Timestamp>,
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let give_up = retry_at.is_none() || job.attempts >= job.max_attempts;
-        with_tx!(self, conn => {
+        let released = with_tx!(self, conn => {
             sqlx::query(
                 "UPDATE jobs SET state = CASE WHEN $4 THEN 'failed' ELSE 'pending' END,
                      run_at_us = COALESCE($5, run_at_us), last_error = $3, locked_by = NULL, locked_until_us = NULL,
@@ -117,7 +130,7 @@ impl Tx {
             .bind(micros(now))
             .execute(conn).await.map(|r| r.rows_affected())
         })?;
-        Ok(())
+        Ok(released == 1)
     }
 
     /// Marks a claimed job done, in the transaction of its effect. False when this worker no
@@ -162,7 +175,22 @@ impl Store {
         lease: SignedDuration,
         limit: i64,
     ) -> Result<Vec<Job>> {
-        if kinds.is_empty() {
+        self.claim_jobs_except(worker, kinds, &[], now, lease, limit).await
+    }
+
+    /// Claims up to `limit` due jobs of the given kinds for `lease`, leaving those whose target
+    /// is in `skip_targets` (targets at their concurrency cap, or backed off). A job whose
+    /// attempts are spent is never claimed again (see [`Store::fail_exhausted_jobs`]).
+    pub async fn claim_jobs_except(
+        &self,
+        worker: &str,
+        kinds: &[&str],
+        skip_targets: &[String],
+        now: Timestamp,
+        lease: SignedDuration,
+        limit: i64,
+    ) -> Result<Vec<Job>> {
+        if kinds.is_empty() || limit <= 0 {
             return Ok(Vec::new());
         }
         // Job kinds are the code's own constants, never input.
@@ -171,10 +199,18 @@ impl Store {
             Engine::Postgres => "FOR UPDATE SKIP LOCKED",
             Engine::Sqlite => "",
         };
+        // Targets are bound, never spliced: they come from stored jobs.
+        let skip = if skip_targets.is_empty() {
+            String::new()
+        } else {
+            let placeholders: Vec<String> = (0..skip_targets.len()).map(|i| format!("${}", i + 5)).collect();
+            format!("AND (target IS NULL OR target NOT IN ({}))", placeholders.join(", "))
+        };
         let sql = format!(
             "UPDATE jobs SET locked_by = $1, locked_until_us = $2, attempts = attempts + 1
              WHERE id IN (SELECT id FROM jobs WHERE state = 'pending' AND run_at_us <= $3
                               AND (locked_until_us IS NULL OR locked_until_us < $3) AND kind IN ({kinds_list})
+                              AND attempts < max_attempts {skip}
                           ORDER BY run_at_us, id LIMIT $4 {lock})
              {RETURNING}"
         );
@@ -182,7 +218,11 @@ impl Store {
         // One statement, atomic on its own: no transaction round trips around it.
         let mut connection = self.connection().await?;
         let mut claimed = with_tx!(connection, conn => {
-            let rows = sqlx::query(AssertSqlSafe(sql)).bind(worker).bind(micros(until)).bind(micros(now)).bind(limit).fetch_all(conn).await?;
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(worker).bind(micros(until)).bind(micros(now)).bind(limit);
+            for target in skip_targets {
+                query = query.bind(target.clone());
+            }
+            let rows = query.fetch_all(conn).await?;
             jobs!(rows)
         })?;
         claimed.sort_by_key(|job| (job.run_at, job.id));
@@ -198,10 +238,11 @@ impl Store {
         error: &str,
         retry_at: Option<Timestamp>,
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut tx = self.begin().await?;
-        tx.release_job(job, worker, error, retry_at, now).await?;
-        tx.commit().await
+        let released = tx.release_job(job, worker, error, retry_at, now).await?;
+        tx.commit().await?;
+        Ok(released)
     }
 
     /// Marks a job done outside an effect transaction (effects that do not write here).
@@ -210,6 +251,90 @@ impl Store {
         let done = tx.complete_job(id, worker, now).await?;
         tx.commit().await?;
         Ok(done)
+    }
+
+    /// Extends the lease of jobs `holder` is still working on to `until` (a heartbeat); returns
+    /// the ids it still holds. A job missing from the answer was taken over: its holder must not
+    /// act on it any more.
+    pub async fn extend_leases(&self, ids: &[i64], holder: &str, until: Timestamp) -> Result<Vec<i64>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut statement = Statement::default();
+        let list: Vec<String> = ids.iter().map(|id| statement.int(*id)).collect();
+        statement.sql = format!(
+            "UPDATE jobs SET locked_until_us = {} WHERE id IN ({}) AND locked_by = {} AND state = 'pending' RETURNING id",
+            statement.int(micros(until)),
+            list.join(", "),
+            statement.text(holder)
+        );
+        let mut connection = self.connection().await?;
+        let held: Vec<i64> = with_tx!(connection, conn => {
+            let mut query = sqlx::query_scalar(AssertSqlSafe(statement.sql.clone()));
+            for arg in &statement.args {
+                query = match arg {
+                    crate::write::Arg::Int(value) => query.bind(*value),
+                    crate::write::Arg::Text(value) => query.bind(value.clone()),
+                    crate::write::Arg::Bool(value) => query.bind(*value),
+                };
+            }
+            query.fetch_all(conn).await
+        })?;
+        Ok(held)
+    }
+
+    /// Gives back a claimed job this worker will not run now (its target is at its cap),
+    /// without spending an attempt.
+    pub async fn unclaim_job(&self, id: i64, holder: &str) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let given_back = with_tx!(tx, conn => {
+            sqlx::query(
+                "UPDATE jobs SET locked_by = NULL, locked_until_us = NULL, attempts = attempts - 1
+                 WHERE id = $1 AND locked_by = $2 AND state = 'pending'",
+            )
+            .bind(id)
+            .bind(holder)
+            .execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        tx.commit().await?;
+        Ok(given_back == 1)
+    }
+
+    /// Marks failed the jobs whose attempts are spent and whose last lease ran out (their worker
+    /// died or lost them on the last try): they are never claimed again. Returns how many.
+    pub async fn fail_exhausted_jobs(&self, now: Timestamp) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let failed = with_tx!(tx, conn => {
+            sqlx::query(
+                "UPDATE jobs SET state = 'failed', finished_at_us = $1, locked_by = NULL, locked_until_us = NULL,
+                     last_error = COALESCE(last_error, 'the last attempt lost its lease')
+                 WHERE state = 'pending' AND attempts >= max_attempts AND locked_until_us IS NOT NULL
+                     AND locked_until_us < $1",
+            )
+            .bind(micros(now))
+            .execute(conn).await.map(|r| r.rows_affected())
+        })?;
+        tx.commit().await?;
+        Ok(failed)
+    }
+
+    /// Due jobs by kind (pending, due at `now`, whether or not leased) and the oldest due time.
+    pub async fn due_by_kind(&self, now: Timestamp) -> Result<Vec<DueKind>> {
+        let rows: Vec<(String, i64, Option<i64>)> = with_read!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT kind, COUNT(*) AS due, MIN(run_at_us) AS oldest FROM jobs
+                 WHERE state = 'pending' AND run_at_us <= $1 GROUP BY kind ORDER BY kind",
+            )
+            .bind(micros(now))
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+                .collect::<std::result::Result<Vec<_>, _>>()
+        })?;
+        rows.into_iter()
+            .map(|(kind, due, oldest)| Ok(DueKind { kind, due, oldest_due: oldest.map(from_micros).transpose()? }))
+            .collect()
     }
 
     pub async fn job_counts(&self, now: Timestamp) -> Result<JobCounts> {
@@ -242,7 +367,7 @@ impl Store {
     pub async fn jobs_by_kind(&self, kind: &str) -> Result<Vec<(Job, String)>> {
         let (jobs, states) = with_read!(self, pool => {
             let rows = sqlx::query(
-                "SELECT id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key, state FROM jobs WHERE kind = $1 ORDER BY id",
+                "SELECT id, kind, payload, run_at_us, attempts, max_attempts, dedupe_key, target, state FROM jobs WHERE kind = $1 ORDER BY id",
             )
             .bind(kind)
             .fetch_all(pool)

@@ -82,6 +82,9 @@ pub enum StoreError {
     /// Someone else changed the record first; reload and try again.
     #[error("concurrent update of {0}")]
     Conflict(String),
+    /// Another request committed with the same `Idempotency-Key` first.
+    #[error("another request holds idempotency key {0}")]
+    KeyTaken(String),
     #[error("{0} not found")]
     NotFound(String),
     /// Stored data that does not read back: a bug or tampering.
@@ -317,7 +320,38 @@ impl Tx {
         }
     }
 
-    pub async fn commit(self) -> Result<()> {
+    /// Commits. Inside a request with an `Idempotency-Key` ([`idempotency::within`]), the key
+    /// is written in this transaction too: [`StoreError::KeyTaken`] when another request holds it.
+    pub async fn commit(mut self) -> Result<()> {
+        let scope = idempotency::current();
+        if let Some(scope) = &scope
+            && scope.replay.is_some()
+            && matches!(self.inner, TxInner::Sqlite(_) | TxInner::Postgres(_))
+        {
+            // A replay renders a committed request's response again; it never writes.
+            self.rollback().await?;
+            return Err(StoreError::KeyTaken(scope.key.clone()));
+        }
+        if let Some(scope) = scope
+            && matches!(self.inner, TxInner::Sqlite(_) | TxInner::Postgres(_))
+        {
+            let mut statement = write::Statement::default();
+            scope.fragment(&mut statement, None);
+            if let Err(error) = self.run(&statement).await {
+                return Err(if idempotency::is_key_taken(&error) {
+                    StoreError::KeyTaken(scope.key.clone())
+                } else {
+                    error.into()
+                });
+            }
+            self.commit_plain().await?;
+            scope.note_committed();
+            return Ok(());
+        }
+        self.commit_plain().await
+    }
+
+    async fn commit_plain(self) -> Result<()> {
         match self.inner {
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,

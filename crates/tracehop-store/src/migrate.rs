@@ -48,6 +48,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_provider_view.sql"),
         postgres: include_str!("../migrations/postgres/0006_provider_view.sql"),
     },
+    Migration {
+        version: 7,
+        name: "job queues",
+        sqlite: include_str!("../migrations/sqlite/0007_job_queues.sql"),
+        postgres: include_str!("../migrations/postgres/0007_job_queues.sql"),
+    },
 ];
 
 /// Splits a migration into statements: comment lines go first (they may hold semicolons); the

@@ -267,11 +267,12 @@ pub(crate) fn insert_jobs(statement: &mut Statement, jobs: &[NewJob], now: Times
                 int(micros(job.run_at)),
                 int(job.max_attempts),
                 int(micros(now)),
+                Arg::Text(job.target.clone()),
             ])
         })
         .collect();
     statement.sql.push_str(&format!(
-        "INSERT INTO jobs (kind, payload, dedupe_key, run_at_us, max_attempts, created_at_us) VALUES {}
+        "INSERT INTO jobs (kind, payload, dedupe_key, run_at_us, max_attempts, created_at_us, target) VALUES {}
          ON CONFLICT (dedupe_key) DO NOTHING",
         rows.join(", ")
     ));
@@ -319,6 +320,17 @@ impl Store {
             insert_jobs(&mut statement, write.jobs, write.now);
             parts.push(std::mem::take(&mut statement.sql));
         }
+        // The request's Idempotency-Key commits with its effect, and says what the effect was.
+        // A replay never writes.
+        let scope = crate::idempotency::current();
+        if let Some(scope) = scope.as_ref().filter(|s| s.replay.is_some()) {
+            return Err(StoreError::KeyTaken(scope.key.clone()));
+        }
+        if let Some(scope) = &scope {
+            let to = write.version + i64::try_from(write.events.len()).unwrap_or(i64::MAX);
+            scope.fragment(&mut statement, Some(format!("traceback:{stream}:{}:{to}", write.version)));
+            parts.push(std::mem::take(&mut statement.sql));
+        }
         let args = statement.args;
         let result = match self.engine_kind() {
             Engine::Postgres => {
@@ -342,7 +354,15 @@ impl Store {
             },
         };
         match result {
-            Ok(_) => Ok(head),
+            Ok(_) => {
+                if let Some(scope) = scope {
+                    scope.note_committed();
+                }
+                Ok(head)
+            }
+            Err(error) if crate::idempotency::is_key_taken(&error) => {
+                Err(StoreError::KeyTaken(scope.map(|s| s.key.clone()).unwrap_or_default()))
+            }
             Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict(format!("traceback {stream}"))),
             Err(error) => Err(error.into()),
         }

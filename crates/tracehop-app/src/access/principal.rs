@@ -107,6 +107,8 @@ impl StaffHandle<'_> {
             .ok_or_else(|| AppError::invalid("candidate_id", format!("no candidate {}", order.candidate)))?;
         match candidate.status.as_str() {
             APPROVED => {}
+            // A retry whose start committed before its process died: it reads the start back.
+            STARTED if tracehop_store::idempotency::replaying().is_some() => {}
             STARTED => {
                 let traceback = candidate.traceback_id.as_deref().unwrap_or("another traceback");
                 return Err(AppError::Conflict(format!("candidate {} already started {traceback}", candidate.id)));

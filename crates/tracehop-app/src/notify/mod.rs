@@ -23,6 +23,9 @@ use crate::{App, AppResult};
 
 pub const EMAIL: &str = "email";
 pub const WEBHOOK: &str = "webhook";
+/// The delivery target of emails: one per provider (its mailboxes), so each provider's emails
+/// go out one at a time and in order.
+pub const MAIL_TARGET: &str = "mail";
 
 /// What a provider can subscribe to, and what its emails are about.
 pub const EVENT_TYPES: [&str; 7] = [
@@ -74,6 +77,9 @@ pub struct WebhookBody<'a> {
     pub hop: Option<HopRef>,
     /// The provider's view of the traceback after the event.
     pub data: &'a ProviderView,
+    /// A reminder that went out late: when it was meant to go.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_since: Option<Timestamp>,
 }
 
 /// `Tracehop-Signature: t=UNIX,v1=HEX[,v1=HEX]`: HMAC-SHA256 over `t.body` with each secret.
@@ -180,6 +186,7 @@ impl App {
         let traceback = header.id.to_string();
         let mut jobs = Vec::new();
         let notices = notices(state, events);
+        let late = late_reminders(self.settings(), events, now);
         let providers: Vec<&str> = notices.iter().map(|n| n.provider.as_str()).collect();
         let all_targets = tx.notification_targets(&providers).await?;
         for notice in notices {
@@ -187,7 +194,12 @@ impl App {
             let Some(targets) = all_targets.get(notice.provider.as_str()) else { continue };
             let event_id = self.new_id().to_string();
             if emailed(notice.event_type) && !targets.emails.is_empty() {
-                let (subject, body) = email::render(self.settings(), notice.event_type, state, &view, notice.hop);
+                let (subject, mut body) = email::render(self.settings(), notice.event_type, state, &view, notice.hop);
+                if let Some(since) = late_since(&late, &notice) {
+                    body.push_str(&format!(
+                        "\n\nThis reminder is late: it was meant to go out at {since}. The deadline above is unchanged.\n"
+                    ));
+                }
                 let job = EmailJob {
                     event_id: event_id.clone(),
                     event_type: notice.event_type.to_owned(),
@@ -203,6 +215,7 @@ impl App {
                     run_at: now,
                     dedupe_key: None,
                     max_attempts: 12,
+                    target: Some(format!("{MAIL_TARGET}:{}", notice.provider)),
                 });
             }
             let webhooks: Vec<&str> = targets.webhooks_for(notice.event_type).collect();
@@ -216,6 +229,7 @@ impl App {
                 traceback_id: traceback.clone(),
                 hop: notice.hop.map(|hop| state.hop_ref(hop)),
                 data: &view,
+                late_since: late_since(&late, &notice),
             })?;
             for webhook in webhooks {
                 let job = WebhookJob {
@@ -233,11 +247,38 @@ impl App {
                     run_at: now,
                     dedupe_key: None,
                     max_attempts: 60,
+                    target: Some(format!("webhook:{webhook}")),
                 });
             }
         }
         Ok(jobs)
     }
+}
+
+/// The reminders among `events` that go out later than `late_after` after their time, by hop,
+/// with the time each was meant to go.
+fn late_reminders(settings: &crate::Settings, events: &[Event], now: Timestamp) -> Vec<(HopId, Timestamp)> {
+    events
+        .iter()
+        .filter_map(|event| match event.change {
+            Change::ReminderSent { hop, deadline, due } => {
+                let lead = match deadline {
+                    tracehop_core::deadline::DeadlineKind::StartBy => settings.reminders.before_start_by,
+                    tracehop_core::deadline::DeadlineKind::RespondBy => settings.reminders.before_respond_by,
+                };
+                let meant = due.checked_sub(lead).ok()?;
+                (now.duration_since(meant) > settings.worker.late_after).then_some((hop, meant))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn late_since(late: &[(HopId, Timestamp)], notice: &Notice) -> Option<Timestamp> {
+    if notice.event_type != "hop.reminder" {
+        return None;
+    }
+    late.iter().find(|(hop, _)| Some(*hop) == notice.hop).map(|(_, meant)| *meant)
 }
 
 /// The hop of `view` a notice is about.

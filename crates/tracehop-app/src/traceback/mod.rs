@@ -110,6 +110,12 @@ impl App {
         lease: Option<JobLease<'_>>,
         access: Access<'_>,
     ) -> AppResult<Executed> {
+        // A retry of a request that committed before its process died: what it did, read back.
+        if let Some(effect) = tracehop_store::idempotency::replaying()
+            && let Some(executed) = self.replay_effect(id, &effect, matches!(request, Request::Start(_))).await?
+        {
+            return Ok(executed);
+        }
         for _ in 0..ATTEMPTS {
             match self.try_execute(id, actor, request, lease, access).await {
                 Err(AppError::Store(StoreError::Conflict(_))) => {}
@@ -216,6 +222,8 @@ impl App {
         let previous = (version != 0).then_some(version);
         tx.save_traceback(number, &new_state, previous, &head, &events, now).await?;
         tx.enqueue(&jobs, now).await?;
+        let to = version + i64::try_from(events.len()).unwrap_or(i64::MAX);
+        tracehop_store::idempotency::note_effect(format!("traceback:{id}:{version}:{to}"));
         tx.commit().await?;
         Ok(Executed { traceback: id, number, events, state: new_state })
     }
@@ -270,6 +278,28 @@ impl App {
                 }
             }
         })
+    }
+
+    /// What a committed command did, rebuilt from its events: `traceback:<id>:<from>:<to>` names
+    /// the versions it wrote. None when the effect is about another traceback (a start replays
+    /// the traceback it created, whatever new id the retry drew).
+    async fn replay_effect(&self, id: TracebackId, effect: &str, start: bool) -> AppResult<Option<Executed>> {
+        let mut parts = effect.split(':');
+        let (Some("traceback"), Some(stream), Some(from), Some(to)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Ok(None);
+        };
+        let (Ok(from), Ok(to)) = (from.parse::<i64>(), to.parse::<i64>()) else { return Ok(None) };
+        let id = if start { stream.parse::<uuid::Uuid>().map_or(id, TracebackId) } else { id };
+        if stream != id.to_string() {
+            return Ok(None);
+        }
+        let stored = self.store().load_events(stream).await?;
+        let state = stored.iter().filter(|e| e.seq <= to).map(|e| &e.event).fold(Traceback::default(), apply);
+        let events = stored.into_iter().filter(|e| e.seq > from && e.seq <= to).map(|e| e.event).collect();
+        let (number, _) = self.traceback(id).await?;
+        Ok(Some(Executed { traceback: id, number, events, state }))
     }
 
     /// The provider `provider` was merged into, if any.

@@ -42,6 +42,7 @@ fn timer(kind: &'static str, job: TimerJob, run_at: Timestamp) -> NewJob {
             job.due.as_microsecond()
         )),
         max_attempts: 20,
+        target: None,
     }
 }
 

@@ -8,7 +8,7 @@ use tracehop_store::jobs::{Job, JobCounts, NewJob};
 use crate::support::{at, fresh, hours, minutes, secs, t0};
 
 pub fn job(kind: &str, payload: &str, run_at: Timestamp) -> NewJob {
-    NewJob { kind: kind.into(), payload: payload.into(), run_at, dedupe_key: None, max_attempts: 5 }
+    NewJob { kind: kind.into(), payload: payload.into(), run_at, dedupe_key: None, max_attempts: 5, target: None }
 }
 
 pub async fn enqueue(store: &Store, jobs: &[NewJob], now: Timestamp) {

@@ -20,6 +20,7 @@ mod intake;
 mod jobs;
 mod migrations;
 mod providers;
+mod queues;
 mod support;
 mod tokens;
 mod tracebacks;

@@ -71,6 +71,13 @@ pub const KINDS: &[(&str, u16, &str, &str)] = &[
         "A request with this Idempotency-Key is still being handled; retry shortly.",
     ),
     (
+        "idempotency-key-committed",
+        409,
+        "Request took effect, response lost",
+        "A request with this Idempotency-Key took effect, but the process answering it stopped before keeping its \
+response, and this kind of response cannot be rendered again; read the resource it created or changed.",
+    ),
+    (
         "rate-limited",
         429,
         "Too many requests",

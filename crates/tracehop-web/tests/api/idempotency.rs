@@ -167,9 +167,9 @@ async fn keys_belong_to_one_token() {
     let second = send(&t, &other, &path, "shared-key", &answer).await;
     assert_eq!((second.status, second.replayed), (409, false), "{}", second.body);
     assert!(second.body.contains("already-answered"), "{}", second.body);
-    // Its own retry replays its own first response, refusals included.
+    // A refusal changed nothing, so nothing was kept: its retry runs again, to the same answer.
     let second_again = send(&t, &other, &path, "shared-key", &answer).await;
-    assert_eq!(second_again, Seen { replayed: true, ..second.clone() });
+    assert_eq!(second_again, Seen { replayed: false, ..second.clone() });
     // And the first token's key still holds its first response.
     let first_again = send(&t, &terminating, &path, "shared-key", &answer).await;
     assert_eq!(first_again, Seen { replayed: true, ..first.clone() });
@@ -232,4 +232,32 @@ async fn concurrent_requests_with_one_key_apply_once() {
     assert_eq!(count(&types, "hop_answered"), 1, "{types:?}");
     let settled = send(&t, &terminating, &path, "race", &answer).await;
     assert_eq!((settled.status, settled.replayed), (200, true));
+}
+
+#[tokio::test]
+async fn a_replayed_webhook_or_token_creation_keeps_no_secret() {
+    let t = TestApp::start(at(MONDAY_10AM_NY)).await;
+    let provider = t.provider("terminating", "US", &[]).await;
+    let token = t.provider_token(&provider, &[Scope::WebhooksManage, Scope::TokensManage, Scope::HopsRead]).await;
+    let body = json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]});
+    let first = send(&t, &token, "/api/v1/webhooks", "hook-0001", &body).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let created: Value = serde_json::from_str(&first.body).unwrap();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    let again = send(&t, &token, "/api/v1/webhooks", "hook-0001", &body).await;
+    assert_eq!((again.status, again.replayed), (201, true));
+    let replayed: Value = serde_json::from_str(&again.body).unwrap();
+    assert_eq!(replayed["id"], created["id"], "the replay names the webhook it created");
+    assert_eq!(replayed["secret"], Value::Null, "the signing secret is shown once");
+
+    let minted =
+        send(&t, &token, "/api/v1/tokens", "token-0001", &json!({"name": "desk", "scopes": ["hops:read"]})).await;
+    assert_eq!(minted.status, 201, "{}", minted.body);
+    let minted: Value = serde_json::from_str(&minted.body).unwrap();
+    let plain = minted["token"].as_str().unwrap().to_owned();
+    let kept = t.app.store().idempotency_bodies().await.unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for body in kept {
+        assert!(!body.contains(&secret) && !body.contains(&plain), "a secret was kept: {body}");
+    }
 }

@@ -11,6 +11,7 @@ mod idempotency;
 mod incidents;
 mod intake;
 mod journey;
+mod late_notices;
 mod openapi;
 mod privilege;
 mod rmd;

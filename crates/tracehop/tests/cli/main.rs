@@ -4,6 +4,8 @@
 mod audit;
 mod deadlines;
 mod demo;
+mod faults;
+mod idempotency;
 mod incidents;
 mod rmd;
 mod scenarios;
