@@ -8,3 +8,4 @@ mod incidents;
 mod rmd;
 mod scenarios;
 mod support;
+mod tokens;
