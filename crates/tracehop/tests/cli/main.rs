@@ -10,3 +10,4 @@ mod incidents;
 mod rmd;
 mod scenarios;
 mod support;
+mod tokens;
