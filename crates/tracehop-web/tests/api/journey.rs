@@ -127,13 +127,15 @@ async fn six_providers_answer_by_api_to_an_international_origin() {
     }
     assert_eq!(view["closed"], true);
 
-    // The candidate records the traceback it started, and its submitter sees that; the campaign
-    // counts the closed domestic traceback.
-    let candidate = expect_json(t.get(&analytics, &candidate_path).await, 200).await;
+    // The candidate records the traceback it started; its submitter sees that it started, not
+    // which traceback. The campaign counts the closed domestic traceback.
+    let candidate = expect_json(t.get(&staff, &candidate_path).await, 200).await;
     assert_eq!(
         (candidate["status"].as_str(), candidate["traceback_id"].as_str()),
         (Some("started"), Some(id.as_str()))
     );
+    let own = expect_json(t.get(&analytics, &candidate_path).await, 200).await;
+    assert_eq!((own["status"].as_str(), own["traceback_id"].as_str()), (Some("started"), None));
     expect_problem(t.get(&analytics, &format!("/api/v1/tracebacks/{id}")).await, 403, "forbidden").await;
     let campaign =
         expect_json(t.get(&staff, &format!("/api/v1/campaigns/{}", campaign["id"].as_str().unwrap())).await, 200).await;
