@@ -94,6 +94,15 @@ pub struct RowError {
     pub message: String,
 }
 
+/// A row an import reports as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reported<'a> {
+    /// The row failed.
+    Failed(&'a RowError),
+    /// The row went in, with something left out.
+    Note(&'a RowError),
+}
+
 /// What applying one row did.
 enum Applied {
     Created,
@@ -130,8 +139,29 @@ impl App {
         self.import_rmd_from(bytes).await
     }
 
-    /// Imports an export as it is read: at most a batch of rows is held at a time.
+    /// Imports an export as it is read: at most a batch of rows is held at a time. The summary
+    /// lists every failure and note.
     pub async fn import_rmd_from(&self, input: impl AsyncBufRead + Unpin + Send) -> AppResult<RmdSummary> {
+        let (mut errors, mut notes) = (Vec::new(), Vec::new());
+        let mut summary = self
+            .import_rmd_reporting(input, |report| match report {
+                Reported::Failed(error) => errors.push(error.clone()),
+                Reported::Note(note) => notes.push(note.clone()),
+            })
+            .await?;
+        summary.errors = errors;
+        summary.notes = notes;
+        Ok(summary)
+    }
+
+    /// Imports an export as it is read, handing each failure and note to `report` in line order
+    /// instead of keeping them: the summary's lists stay empty, so memory stays flat however
+    /// many rows fail.
+    pub async fn import_rmd_reporting(
+        &self,
+        input: impl AsyncBufRead + Unpin + Send,
+        mut report: impl FnMut(Reported<'_>),
+    ) -> AppResult<RmdSummary> {
         let mut records = Records::new(input);
         let header = match records.next().await {
             Ok(Some(Scanned::Record { fields, .. })) => fields.iter().map(|f| row::decode(f)).collect::<Vec<_>>(),
@@ -155,7 +185,7 @@ impl App {
                     Ok(row) => row,
                     Err(error) => {
                         summary.failed += 1;
-                        summary.errors.push(error);
+                        report(Reported::Failed(&error));
                         continue;
                     }
                 };
@@ -169,12 +199,14 @@ impl App {
                             Applied::Updated => summary.updated += 1,
                             Applied::Unchanged => summary.unchanged += 1,
                         }
-                        summary.notes.extend(notes.into_iter().map(|message| RowError { line: row.line, message }));
+                        for message in notes {
+                            report(Reported::Note(&RowError { line: row.line, message }));
+                        }
                     }
                     Err(error) => {
                         tx.rollback_to_savepoint("rmd_row").await?;
                         summary.failed += 1;
-                        summary.errors.push(RowError { line: row.line, message: error.to_string() });
+                        report(Reported::Failed(&RowError { line: row.line, message: error.to_string() }));
                     }
                 }
             }
