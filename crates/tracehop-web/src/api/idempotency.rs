@@ -56,8 +56,13 @@ pub async fn idempotent(State(state): State<AppState>, request: Request, next: N
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return ApiError::new("malformed-body", "the body is larger than 2 MiB").into_response();
+    let bytes = match to_bytes(body, MAX_BODY).await {
+        Ok(bytes) => bytes,
+        Err(e) if is_length_limit(&e) => {
+            return ApiError::new("payload-too-large", "the body is larger than this operation takes (2 MiB)")
+                .into_response();
+        }
+        Err(_) => return ApiError::new("malformed-body", "the body could not be read to its end").into_response(),
     };
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str().as_bytes());
@@ -208,4 +213,16 @@ fn fault_after_commit() {
         tracing::error!("fault injection: aborting after a commit, before the response");
         std::process::abort();
     }
+}
+
+/// Whether reading a body failed because it passed the limit (rather than breaking off).
+fn is_length_limit(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }

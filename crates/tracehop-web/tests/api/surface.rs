@@ -43,6 +43,17 @@ async fn a_body_over_the_limit_is_413() {
     let huge = json!({"candidate_id": "x".repeat(3 * 1024 * 1024), "terminating_provider": "terminating"});
     let problem = expect_problem(t.post(&manager, "/api/v1/tracebacks", &huge).await, 413, "payload-too-large").await;
     assert!(problem["detail"].as_str().unwrap().contains("larger"), "{problem}");
+    // The same through the Idempotency-Key handling, which reads the body first.
+    let keyed = t
+        .http
+        .post(t.url("/api/v1/tracebacks"))
+        .bearer_auth(&manager)
+        .header("idempotency-key", "oversized-1")
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    expect_problem(keyed, 413, "payload-too-large").await;
 }
 
 #[tokio::test]
