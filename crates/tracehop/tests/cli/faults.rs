@@ -118,6 +118,7 @@ async fn a_hanging_endpoint_holds_back_no_other_providers_deadline_or_reminder()
     // Two replicas with the default lease, batch and timeouts: the outage as production saw it.
     let first = Server::start(&["serve", "--database-url", &url, "--bind", "127.0.0.1:0"], &serve_env(&[]));
     let second = Server::start(&["serve", "--database-url", &url, "--bind", "127.0.0.1:0"], &serve_env(&[]));
+    let metrics_bases = [first.printed_origin("metrics"), second.printed_origin("metrics")];
 
     let app = setup_app(&store, SignedDuration::from_secs(8), SignedDuration::from_secs(4));
     let (hanging_url, _) = endpoint(None).await;
@@ -170,8 +171,8 @@ async fn a_hanging_endpoint_holds_back_no_other_providers_deadline_or_reminder()
     // The hanging endpoint was tried (and timed out) meanwhile: its failures are in /metrics.
     let failures_seen = eventually(Duration::from_secs(30), || async {
         let mut failed = false;
-        for server in [&first, &second] {
-            let scraped = http_get(&format!("{}/metrics", server.base)).await.text().await.unwrap();
+        for base in &metrics_bases {
+            let scraped = http_get(&format!("{base}/metrics")).await.text().await.unwrap();
             failed |= scraped.lines().any(|l| l.starts_with("tracehop_delivery_failures_total{target=\"webhook:"));
         }
         failed
