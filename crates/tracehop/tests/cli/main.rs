@@ -7,4 +7,5 @@ mod demo;
 mod incidents;
 mod rmd;
 mod scenarios;
+mod shaken;
 mod support;
