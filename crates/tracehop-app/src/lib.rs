@@ -46,6 +46,8 @@ struct Inner {
     tokens: access::tokens::TokenCache,
     /// Where voicemails and recordings of incidents go (INC-3).
     recordings: intake::recordings::Recordings,
+    /// STIR/SHAKEN verification at intake, when `settings.shaken` names a trust store.
+    shaken: Option<Arc<tracehop_shaken::Verifier>>,
 }
 
 impl App {
@@ -69,16 +71,17 @@ impl App {
         let http = http.build().unwrap_or_else(|_| reqwest::Client::new());
         let recordings = intake::recordings::Recordings::in_memory();
         let tokens = access::tokens::TokenCache::default();
-        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings }) }
+        let shaken = intake::shaken::verifier_or_log(&settings.shaken);
+        Self { inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings, shaken }) }
     }
 
     /// The same application with recordings kept in `recordings` (a configured directory or
     /// bucket) instead of memory.
     #[must_use]
     pub fn with_recordings(self, recordings: intake::recordings::Recordings) -> Self {
-        let Inner { store, clock, settings, mailer, http, .. } = &*self.inner;
-        let (store, clock, settings, mailer, http) =
-            (store.clone(), clock.clone(), settings.clone(), mailer.clone(), http.clone());
+        let Inner { store, clock, settings, mailer, http, shaken, .. } = &*self.inner;
+        let (store, clock, settings, mailer, http, shaken) =
+            (store.clone(), clock.clone(), settings.clone(), mailer.clone(), http.clone(), shaken.clone());
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -88,6 +91,7 @@ impl App {
                 http,
                 tokens: access::tokens::TokenCache::default(),
                 recordings,
+                shaken,
             }),
         }
     }
@@ -98,6 +102,11 @@ impl App {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The STIR/SHAKEN verifier built from `settings.shaken`, when configured.
+    pub fn shaken_verifier(&self) -> Option<Arc<tracehop_shaken::Verifier>> {
+        self.inner.shaken.clone()
     }
 
     pub fn mailer(&self) -> &Mailer {

@@ -14,6 +14,8 @@ pub struct Settings {
     pub reminders: Reminders,
     pub worker: WorkerSettings,
     pub webhooks: WebhookSettings,
+    /// STIR/SHAKEN verification of incidents' Identity headers (off unless a trust store is named).
+    pub shaken: crate::intake::shaken::ShakenSettings,
 }
 
 impl Default for Settings {
@@ -24,6 +26,7 @@ impl Default for Settings {
             reminders: Reminders::default(),
             worker: WorkerSettings::default(),
             webhooks: WebhookSettings::default(),
+            shaken: crate::intake::shaken::ShakenSettings::default(),
         }
     }
 }

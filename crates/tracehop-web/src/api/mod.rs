@@ -12,6 +12,7 @@ pub mod json;
 pub mod model;
 pub mod problem;
 mod provider;
+mod shaken;
 mod staff;
 mod submitters;
 mod tokens;
@@ -85,7 +86,8 @@ pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .merge(campaigns::routes())
         .merge(directory::routes())
         .merge(incidents::routes())
-        .merge(submitters::routes());
+        .merge(submitters::routes())
+        .merge(shaken::routes());
     let (authenticated, openapi) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();
     let authenticated = authenticated

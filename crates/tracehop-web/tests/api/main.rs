@@ -11,6 +11,7 @@ mod incidents;
 mod intake;
 mod journey;
 mod openapi;
+mod shaken;
 mod support;
 mod tokens;
 mod webhooks;
