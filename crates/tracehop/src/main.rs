@@ -13,6 +13,7 @@ mod scenario;
 mod serve;
 mod shaken;
 mod shaken_bench;
+mod shaken_demo;
 mod token;
 
 use std::path::PathBuf;
