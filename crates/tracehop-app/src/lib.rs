@@ -49,6 +49,8 @@ struct Inner {
     comments: access::comment_limit::CommentLimiter,
     /// What the workers of this process counted (lost leases, late and skipped notices).
     worker_stats: Arc<worker::WorkerStats>,
+    /// STIR/SHAKEN verification at intake, when `settings.shaken` names a trust store.
+    shaken: Option<Arc<tracehop_shaken::Verifier>>,
 }
 
 impl App {
@@ -80,8 +82,20 @@ impl App {
         let tokens = access::tokens::TokenCache::default();
         let comments = access::comment_limit::CommentLimiter::default();
         let worker_stats = Arc::new(worker::WorkerStats::default());
+        let shaken = intake::shaken::verifier_or_log(&settings.shaken);
         Self {
-            inner: Arc::new(Inner { store, clock, settings, mailer, http, tokens, recordings, comments, worker_stats }),
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                settings,
+                mailer,
+                http,
+                tokens,
+                recordings,
+                comments,
+                worker_stats,
+                shaken,
+            }),
         }
     }
 
@@ -89,9 +103,16 @@ impl App {
     /// bucket) instead of memory.
     #[must_use]
     pub fn with_recordings(self, recordings: intake::recordings::Recordings) -> Self {
-        let Inner { store, clock, settings, mailer, http, worker_stats, .. } = &*self.inner;
-        let (store, clock, settings, mailer, http, worker_stats) =
-            (store.clone(), clock.clone(), settings.clone(), mailer.clone(), http.clone(), worker_stats.clone());
+        let Inner { store, clock, settings, mailer, http, worker_stats, shaken, .. } = &*self.inner;
+        let (store, clock, settings, mailer, http, worker_stats, shaken) = (
+            store.clone(),
+            clock.clone(),
+            settings.clone(),
+            mailer.clone(),
+            http.clone(),
+            worker_stats.clone(),
+            shaken.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 store,
@@ -103,6 +124,7 @@ impl App {
                 recordings,
                 comments: access::comment_limit::CommentLimiter::default(),
                 worker_stats,
+                shaken,
             }),
         }
     }
@@ -113,6 +135,11 @@ impl App {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The STIR/SHAKEN verifier built from `settings.shaken`, when configured.
+    pub fn shaken_verifier(&self) -> Option<Arc<tracehop_shaken::Verifier>> {
+        self.inner.shaken.clone()
     }
 
     pub fn mailer(&self) -> &Mailer {

@@ -15,6 +15,8 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub webhooks: WebhookSettings,
     pub comments: CommentSettings,
+    /// STIR/SHAKEN verification of incidents' Identity headers (off unless a trust store is named).
+    pub shaken: crate::intake::shaken::ShakenSettings,
 }
 
 impl Default for Settings {
@@ -26,6 +28,7 @@ impl Default for Settings {
             worker: WorkerSettings::default(),
             webhooks: WebhookSettings::default(),
             comments: CommentSettings::default(),
+            shaken: crate::intake::shaken::ShakenSettings::default(),
         }
     }
 }

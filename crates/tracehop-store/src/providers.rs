@@ -510,6 +510,19 @@ impl Tx {
 }
 
 impl Store {
+    /// The provider known by an identifier, read outside any transaction (e.g. the SPC or OCN
+    /// of a STIR/SHAKEN signer).
+    pub async fn find_provider_by_identifier(&self, kind: IdentifierKind, value: &str) -> Result<Option<ProviderId>> {
+        let value = kind.normalise(value);
+        let found: Option<String> = with_read!(self, pool => {
+            sqlx::query_scalar("SELECT provider_id FROM provider_identifiers WHERE kind = $1 AND value = $2")
+                .bind(kind.name()).bind(&value)
+                .fetch_optional(pool)
+                .await
+        })?;
+        found.map(|id| ProviderId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
+    }
+
     pub async fn identifiers(&self, provider: &ProviderId) -> Result<Vec<(String, String)>> {
         Ok(with_read!(self, pool => {
             let rows = sqlx::query("SELECT kind, value FROM provider_identifiers WHERE provider_id = $1 ORDER BY kind, value")

@@ -75,6 +75,8 @@ pub async fn open_app(config: &Config) -> anyhow::Result<App> {
     let mailer = Mailer::from_config(&config.mail).map_err(|e| anyhow::anyhow!(e))?;
     let recordings = tracehop_app::intake::recordings::Recordings::from_config(&config.recordings)
         .map_err(|e| anyhow::anyhow!(e))?;
+    // A STIR/SHAKEN trust store or certificate cache that does not load stops the start.
+    tracehop_app::intake::shaken::verifier(&config.policy.shaken).map_err(|e| anyhow::anyhow!(e))?;
     Ok(App::with_mailer(store, clock, config.policy.clone(), mailer).with_recordings(recordings))
 }
 

@@ -193,11 +193,18 @@ struct Context {
     campaigns: HashSet<String>,
     numbers: HashMap<String, Option<String>>,
     zones: HashMap<String, Option<jiff::tz::TimeZone>>,
+    /// STIR/SHAKEN verification of Identity headers at the call's time, when configured.
+    shaken: Option<Arc<tracehop_shaken::Verifier>>,
 }
 
 impl Context {
     fn new(now: Timestamp, campaigns: HashSet<String>) -> Self {
-        Self { now, campaigns, numbers: HashMap::new(), zones: HashMap::new() }
+        Self { now, campaigns, numbers: HashMap::new(), zones: HashMap::new(), shaken: None }
+    }
+
+    fn with_shaken(mut self, shaken: Option<Arc<tracehop_shaken::Verifier>>) -> Self {
+        self.shaken = shaken;
+        self
     }
 
     /// The E.164 form of a presented number, as `PhoneNumber::parse` reads it.
@@ -552,7 +559,10 @@ fn check(cells: &Cells<'_>, context: &mut Context) -> Result<Valid, Vec<(usize, 
         (Some(external_id), Some(calling_raw), Some(called_raw), Some(call_time)) if problems.is_empty() => {
             let calling_e164 = context.e164(&calling_raw);
             let called_e164 = context.e164(&called_raw);
-            let identity_parsed = identity_header.as_deref().map(|h| identity::parse(h).to_string());
+            let identity_parsed = identity_header.as_deref().map(|header| {
+                crate::intake::shaken::parsed_and_verified(header, context.shaken.as_deref(), call_time, &calling_raw)
+                    .to_string()
+            });
             Ok(Valid {
                 external_id,
                 calling_raw,
@@ -1054,7 +1064,7 @@ impl App {
         let submitter = self.submitter_for(by, submitter).await?;
         let mut unknown = Vec::new();
         let cells = json_cells(fields, &mut unknown);
-        let mut context = Context::new(self.now(), self.campaign_ids().await?);
+        let mut context = Context::new(self.now(), self.campaign_ids().await?).with_shaken(self.shaken_verifier());
         let checked = check(&cells, &mut context);
         let mut problems: Vec<FieldProblem> =
             unknown.into_iter().map(|field| FieldProblem { field, message: "unknown field".into() }).collect();
@@ -1152,7 +1162,7 @@ impl App {
         let reader = Reader {
             app: self.clone(),
             submitter,
-            context: Context::new(self.now(), self.campaign_ids().await?),
+            context: Context::new(self.now(), self.campaign_ids().await?).with_shaken(self.shaken_verifier()),
             handover,
         };
         let reading = tokio::task::spawn_blocking(move || match format {

@@ -5,4 +5,5 @@ pub mod campaigns;
 pub mod candidates;
 pub mod incidents;
 pub mod recordings;
+pub mod shaken;
 pub mod submitters;

@@ -143,6 +143,13 @@ async fn a_merged_provider_is_reached_and_resolved_through_the_one_it_was_merged
     tx.rollback().await.unwrap();
     assert_eq!(store.merged_into(&pid("real")).await.unwrap(), [pid("stand-in")]);
     assert_eq!(store.identifiers(&pid("other")).await.unwrap(), []);
+    // Read outside a transaction, as STIR/SHAKEN signers are mapped to providers.
+    assert_eq!(store.find_provider_by_identifier(IdentifierKind::Frn, "31000999").await.unwrap(), Some(pid("real")));
+    let mut tx = store.begin().await.unwrap();
+    tx.add_identifiers(&pid("other"), &[(IdentifierKind::Spc, "555a".into())]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.find_provider_by_identifier(IdentifierKind::Spc, "555A").await.unwrap(), Some(pid("other")));
+    assert_eq!(store.find_provider_by_identifier(IdentifierKind::Ocn, "555A").await.unwrap(), None);
 
     let mut tx = store.begin().await.unwrap();
     tx.remove_contact(&pid("real"), ContactRole::Primary).await.unwrap();

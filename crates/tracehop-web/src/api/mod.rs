@@ -14,6 +14,7 @@ pub mod model;
 pub mod problem;
 mod provider;
 mod scopes;
+mod shaken;
 mod staff;
 mod submitters;
 mod throttle;
@@ -90,7 +91,8 @@ pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .merge(campaigns::routes())
         .merge(directory::routes())
         .merge(incidents::routes())
-        .merge(submitters::routes());
+        .merge(submitters::routes())
+        .merge(shaken::routes());
     let (authenticated, openapi) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();
     // Outermost first: authenticate, check the operation's scope (before any body is read),

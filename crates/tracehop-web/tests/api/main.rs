@@ -15,6 +15,7 @@ mod late_notices;
 mod openapi;
 mod privilege;
 mod rmd;
+mod shaken;
 mod support;
 mod surface;
 mod tokens;

@@ -43,6 +43,12 @@ const ACCOUNTS_FILE: &str = "accounts.txt";
 
 pub async fn run(config: &Config, dir: &Path, port: u16, metrics_port: u16, fresh: bool) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // From the source tree, the demo verifies STIR/SHAKEN with the test PKI.
+    let mut config = config.clone();
+    if let Some(shaken) = crate::shaken_demo::settings(dir)? {
+        config.policy.shaken = shaken;
+    }
+    let config = &config;
     let database = dir.join("tracehop.db");
     if fresh {
         for name in ["tracehop.db", "tracehop.db-wal", "tracehop.db-shm", ACCOUNTS_FILE] {
@@ -215,6 +221,9 @@ async fn seed(store: &Store, config: &Config, mailer: &Mailer) -> anyhow::Result
     }
     worker.run_through(&clock, now).await?;
     queue_candidates(&app, &operator).await?;
+    if config.policy.shaken.trust.is_some() {
+        crate::shaken_demo::queue_incident(&app, "signalwatch").await?;
+    }
     Ok(app)
 }
 

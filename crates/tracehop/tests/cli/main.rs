@@ -9,5 +9,6 @@ mod idempotency;
 mod incidents;
 mod rmd;
 mod scenarios;
+mod shaken;
 mod support;
 mod tokens;

@@ -1,0 +1,170 @@
+//! STIR/SHAKEN in the platform (SHK-1, INC-1): an incident's Identity header is verified at intake,
+//! at the call's time, against the configured trust store and certificate cache, and the outcome
+//! is kept with the parsed header. Staff see, for a traceback, who signed its call, the
+//! attestation and the verdict; the signer's SPC (or OCN) maps to a provider of the directory,
+//! and a verified A-attested call names that provider as the likely originator.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracehop_core::provider::ProviderId;
+use tracehop_core::traceback::TracebackId;
+use tracehop_shaken::{Call, CertCacheDir, CertSource, NoCertificates, Policy, TrustStore, Verifier};
+use tracehop_store::providers::IdentifierKind;
+
+use crate::access::principal::StaffHandle;
+use crate::{App, AppError, AppResult};
+
+/// `[policy.shaken]`: off unless `trust` names the STI-CA roots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShakenSettings {
+    /// A PEM file of trusted STI-CA roots, or a directory of them. Unset: headers are parsed and
+    /// kept but not verified.
+    pub trust: Option<PathBuf>,
+    /// A directory of signers' certificates, each named by the SHA-256 of its URL
+    /// (`tracehop shaken cache-add`). Unset: every header is `cert_unavailable`.
+    pub cert_cache: Option<PathBuf>,
+    /// Largest distance between a PASSporT's `iat` and the call's time.
+    pub max_iat_skew: SignedDuration,
+}
+
+impl Default for ShakenSettings {
+    fn default() -> Self {
+        Self { trust: None, cert_cache: None, max_iat_skew: SignedDuration::from_secs(60) }
+    }
+}
+
+/// The verifier the settings describe: `None` when no trust store is named.
+pub fn verifier(settings: &ShakenSettings) -> Result<Option<Verifier>, String> {
+    let Some(trust) = &settings.trust else { return Ok(None) };
+    let store = TrustStore::load(trust).map_err(|e| format!("policy.shaken.trust: {e}"))?;
+    let certs: Box<dyn CertSource> = match &settings.cert_cache {
+        Some(dir) if dir.is_dir() => Box::new(CertCacheDir(dir.clone())),
+        Some(dir) => return Err(format!("policy.shaken.cert_cache: {} is not a directory", dir.display())),
+        None => Box::new(NoCertificates),
+    };
+    Ok(Some(Verifier::new(store, certs, Policy { max_iat_skew: settings.max_iat_skew.as_secs() })))
+}
+
+/// As [`verifier`], logging a configuration that does not load (the server checks it at start).
+pub(crate) fn verifier_or_log(settings: &ShakenSettings) -> Option<Arc<Verifier>> {
+    match verifier(settings) {
+        Ok(verifier) => verifier.map(Arc::new),
+        Err(error) => {
+            tracing::error!(%error, "STIR/SHAKEN verification is off");
+            None
+        }
+    }
+}
+
+/// The Identity header read as the incident keeps it (`identity_parsed`): the PASSporT's header,
+/// claims and parameters, and, when verification is configured, `verification`: the verdict at the
+/// call's time against the presented calling number.
+pub(crate) fn parsed_and_verified(header: &str, verifier: Option<&Verifier>, at: Timestamp, calling: &str) -> Value {
+    let mut parsed = crate::intake::incidents::identity::parse(header);
+    if let (Some(verifier), Some(object)) = (verifier, parsed.as_object_mut()) {
+        let outcome = verifier.verify_all(header, Call { at, calling: Some(calling) });
+        object.insert("verification".into(), serde_json::to_value(&outcome).unwrap_or(Value::Null));
+    }
+    parsed
+}
+
+/// What staff see of a traceback's STIR/SHAKEN signer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignerView {
+    /// The incident the traceback started from.
+    pub incident_id: String,
+    /// `verified`, `failed`, `not_verified` (verification off when it came in) or `no_header`.
+    pub status: &'static str,
+    /// The failure's reason code, when `failed`.
+    pub reason: Option<String>,
+    pub detail: Option<String>,
+    /// The attestation the signer claimed (A, B, C).
+    pub attest: Option<String>,
+    pub orig: Option<String>,
+    pub origid: Option<String>,
+    /// The signer's service provider code from its certificate (verified headers only).
+    pub spc: Option<String>,
+    /// The signing certificate's subject.
+    pub signer: Option<String>,
+    /// The certificate URL the PASSporT names.
+    pub x5u: Option<String>,
+    /// The directory's provider holding the signer's SPC (or OCN), when known.
+    pub signer_provider: Option<String>,
+    /// For a verified, A-attested call: the signer, as the likely originator. Staff may send
+    /// the first request straight to it.
+    pub suggested_originator: Option<String>,
+}
+
+impl App {
+    /// The signer of a traceback's call, for staff (the handle is the proof).
+    pub async fn traceback_signer(&self, staff: &StaffHandle<'_>, traceback: TracebackId) -> AppResult<SignerView> {
+        let (_, state) = staff.traceback(traceback).await?;
+        let incident = state
+            .header
+            .and_then(|h| h.incident)
+            .ok_or_else(|| AppError::NotFound("the traceback's incident".into()))?;
+        self.incident_signer(staff, &incident).await
+    }
+
+    /// The signer of an incident's call, for staff.
+    pub async fn incident_signer(&self, _staff: &StaffHandle<'_>, incident: &str) -> AppResult<SignerView> {
+        let record = self.store().incident(incident).await?.ok_or_else(|| AppError::NotFound("incident".into()))?;
+        let parsed: Option<Value> = record.row.identity_parsed.as_deref().and_then(|p| serde_json::from_str(p).ok());
+        let mut view = SignerView {
+            incident_id: record.row.id.clone(),
+            status: "no_header",
+            reason: None,
+            detail: None,
+            attest: None,
+            orig: None,
+            origid: None,
+            spc: None,
+            signer: None,
+            x5u: None,
+            signer_provider: None,
+            suggested_originator: None,
+        };
+        let Some(parsed) = parsed else { return Ok(view) };
+        let text = |value: &Value| value.as_str().map(str::to_owned);
+        view.attest = text(&parsed["payload"]["attest"]);
+        view.origid = text(&parsed["payload"]["origid"]);
+        view.x5u = text(&parsed["header"]["x5u"]);
+        let verification = &parsed["verification"];
+        if verification.is_null() {
+            view.status = "not_verified";
+            return Ok(view);
+        }
+        let valid = verification["valid"].as_bool() == Some(true);
+        view.status = if valid { "verified" } else { "failed" };
+        view.reason = text(&verification["reason"]);
+        view.detail = text(&verification["detail"]);
+        view.attest = text(&verification["attest"]).or(view.attest);
+        view.orig = text(&verification["orig"]);
+        view.signer = text(&verification["signer"]);
+        if valid {
+            view.spc = text(&verification["spc"]);
+            if let Some(spc) = &view.spc {
+                view.signer_provider = self.provider_by_code(spc).await?.map(|p| p.as_str().to_owned());
+            }
+            if view.attest.as_deref() == Some("A") {
+                view.suggested_originator.clone_from(&view.signer_provider);
+            }
+        }
+        Ok(view)
+    }
+
+    /// The provider holding a service provider code: as an SPC, else as an OCN.
+    async fn provider_by_code(&self, code: &str) -> AppResult<Option<ProviderId>> {
+        for kind in [IdentifierKind::Spc, IdentifierKind::Ocn] {
+            if let Some(found) = self.store().find_provider_by_identifier(kind, code).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+}
