@@ -222,6 +222,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub worker: Worker,
     pub base: String,
+    /// Where `/metrics` is served (its own address, never the API port).
+    pub metrics_base: String,
     pub http: reqwest::Client,
     pub smtp: SmtpListener,
     pub db: TestDatabase,
@@ -264,9 +266,17 @@ impl TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind server");
         let address = listener.local_addr().unwrap();
         let state = AppState { body_idle_timeout, ..AppState::new(app.clone()) };
+        // Metrics on their own listener, as `serve` runs them, sharing the API's state.
+        let metrics_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind metrics");
+        let metrics_base = format!("http://{}", metrics_listener.local_addr().unwrap());
+        let metrics_state = state.clone();
+        tokio::spawn(async move {
+            crate::serve_metrics(metrics_listener, metrics_state, std::future::pending()).await.ok()
+        });
         tokio::spawn(async move { crate::serve(listener, state, std::future::pending()).await.ok() });
         let worker = Worker::new(app.clone(), "test-worker");
-        Self { app, clock, worker, base: format!("http://{address}"), http: reqwest::Client::new(), smtp, db, address }
+        let base = format!("http://{address}");
+        Self { app, clock, worker, base, metrics_base, http: reqwest::Client::new(), smtp, db, address }
     }
 
     /// The opaque reference a provider knows hop `hop` of `traceback` by (a made-up one when the

@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracehop_core::provider::ProviderId;
-use tracehop_core::traceback::TracebackId;
+use tracehop_core::traceback::{Answer, Attestation, Traceback, TracebackId};
 use tracehop_shaken::{Call, CertCacheDir, CertSource, NoCertificates, Policy, TrustStore, Verifier};
 use tracehop_store::providers::IdentifierKind;
 
@@ -98,6 +98,44 @@ pub struct SignerView {
     /// For a verified, A-attested call: the signer, as the likely originator. Staff may send
     /// the first request straight to it.
     pub suggested_originator: Option<String>,
+    /// What each provider in the call path says it received from its upstream (TB-2 evidence),
+    /// beside the signer's claim; empty for an incident's signer.
+    pub attestations_received: Vec<AttestationReceived>,
+}
+
+/// The attestation (and verstat) a provider reported with its upstream answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttestationReceived {
+    /// The hop's position in the path, counted from the terminating provider (staff only).
+    pub hop: usize,
+    pub provider: ProviderId,
+    pub upstream: ProviderId,
+    pub attestation: Option<Attestation>,
+    pub verstat: Option<String>,
+}
+
+/// The attestations reported along the current call path, terminating provider first.
+fn attestations_received(state: &Traceback) -> Vec<AttestationReceived> {
+    state
+        .hops
+        .iter()
+        .enumerate()
+        .filter(|(_, hop)| !hop.superseded)
+        .filter_map(|(index, hop)| match &hop.answer.as_ref()?.answer {
+            Answer::Upstream { upstream, evidence, .. }
+                if evidence.attestation_received.is_some() || evidence.verstat.is_some() =>
+            {
+                Some(AttestationReceived {
+                    hop: index,
+                    provider: hop.provider.id.clone(),
+                    upstream: upstream.id.clone(),
+                    attestation: evidence.attestation_received,
+                    verstat: evidence.verstat.clone(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 impl App {
@@ -106,9 +144,12 @@ impl App {
         let (_, state) = staff.traceback(traceback).await?;
         let incident = state
             .header
-            .and_then(|h| h.incident)
+            .as_ref()
+            .and_then(|h| h.incident.clone())
             .ok_or_else(|| AppError::NotFound("the traceback's incident".into()))?;
-        self.incident_signer(staff, &incident).await
+        let mut view = self.incident_signer(staff, &incident).await?;
+        view.attestations_received = attestations_received(&state);
+        Ok(view)
     }
 
     /// The signer of an incident's call, for staff.
@@ -128,6 +169,7 @@ impl App {
             x5u: None,
             signer_provider: None,
             suggested_originator: None,
+            attestations_received: Vec::new(),
         };
         let Some(parsed) = parsed else { return Ok(view) };
         let text = |value: &Value| value.as_str().map(str::to_owned);

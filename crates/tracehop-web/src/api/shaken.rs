@@ -47,6 +47,22 @@ pub struct ShakenSigner {
     /// For a verified, A-attested call: the signer's provider, the likely originator. Starting a
     /// traceback with it as `terminating_provider` sends the first request straight to it.
     pub suggested_originator: Option<String>,
+    /// What each provider in the current call path reported receiving from its upstream
+    /// (attestation and verstat, TB-2 evidence), terminating provider first, beside the
+    /// signer's claim above.
+    pub attestations_received: Vec<AttestationReceivedView>,
+}
+
+/// The attestation a provider reported with its upstream answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttestationReceivedView {
+    /// The hop's position from the terminating provider (0).
+    pub hop: usize,
+    pub provider: String,
+    pub upstream: String,
+    /// `A`, `B` or `C`.
+    pub attestation: Option<String>,
+    pub verstat: Option<String>,
 }
 
 impl From<SignerView> for ShakenSigner {
@@ -64,6 +80,17 @@ impl From<SignerView> for ShakenSigner {
             x5u: v.x5u,
             signer_provider: v.signer_provider,
             suggested_originator: v.suggested_originator,
+            attestations_received: v
+                .attestations_received
+                .into_iter()
+                .map(|a| AttestationReceivedView {
+                    hop: a.hop,
+                    provider: a.provider.as_str().to_owned(),
+                    upstream: a.upstream.as_str().to_owned(),
+                    attestation: a.attestation.map(|level| format!("{level:?}")),
+                    verstat: a.verstat,
+                })
+                .collect(),
         }
     }
 }

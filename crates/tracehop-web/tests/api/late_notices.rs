@@ -10,7 +10,7 @@ use tracehop_web::testing::{TestApp, WebhookReceiver};
 use crate::support::{MONDAY_10AM_NY, at, expect_json, start_traceback};
 
 async fn metrics(t: &TestApp) -> String {
-    t.http.get(t.url("/metrics")).send().await.unwrap().text().await.unwrap()
+    t.http.get(format!("{}/metrics", t.metrics_base)).send().await.unwrap().text().await.unwrap()
 }
 
 async fn readyz(t: &TestApp) -> (u16, String) {

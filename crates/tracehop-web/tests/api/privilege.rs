@@ -180,7 +180,7 @@ async fn events_name_the_acting_token_and_the_staff_member_who_minted_it_and_rev
         expect_json(t.post(&admin, "/api/v1/tracebacks", &start_body(&t, "terminating").await).await, 201).await;
     let id = started["id"].as_str().unwrap().to_owned();
     let hops = expect_json(t.get(&noc, "/api/v1/provider/hops").await, 200).await;
-    let hop = hops["items"][0]["hop"].clone();
+    let hop = hops["items"][0]["hop"].as_str().unwrap().to_owned();
 
     // The token minted by staff acts: the event names it and the staff token that minted it.
     let acknowledge = format!("/api/v1/provider/tracebacks/{id}/hops/{hop}/acknowledge");

@@ -205,3 +205,36 @@ async fn candidate_for(t: &TestApp, incident: &str) -> String {
     app.approve_candidate(&staff(), &candidate.id).await.unwrap();
     candidate.id
 }
+
+#[tokio::test]
+async fn attestations_received_along_the_path_stand_beside_the_signers_claim() {
+    let (t, cache) = app_with_shaken().await;
+    let origin = t.provider("prairie-origin", "US", &[(IdentifierKind::Spc, "555A")]).await;
+    let terminating = t.provider("lakeshore-term", "US", &[]).await;
+    let staff_token = t.staff_token(&[Scope::TracebacksRead, Scope::TracebacksManage, Scope::IntakeManage]).await;
+    let a = incident(&t, Some(&identity("A"))).await;
+    let candidate = candidate_for(&t, &a).await;
+    let start = json!({"candidate_id": candidate, "terminating_provider": terminating.as_str()});
+    let started = expect_json(t.post(&staff_token, "/api/v1/tracebacks", &start).await, 201).await;
+    let id = started["id"].as_str().unwrap().to_owned();
+    let before = expect_json(t.get(&staff_token, &format!("/api/v1/tracebacks/{id}/signer")).await, 200).await;
+    assert_eq!(before["attestations_received"], json!([]), "{before}");
+
+    let token = t.provider_token(&terminating, &[Scope::HopsRead, Scope::HopsAnswer]).await;
+    let list = expect_json(t.get(&token, "/api/v1/provider/hops").await, 200).await;
+    let hop = list["items"][0]["hop"].as_str().unwrap().to_owned();
+    let answer = json!({"kind": "upstream", "upstream": {"provider_id": origin.as_str()},
+                        "evidence": {"attestation_received": "B", "verstat": "TN-Validation-Passed"}});
+    expect_json(t.post(&token, &format!("/api/v1/provider/tracebacks/{id}/hops/{hop}/answer"), &answer).await, 200)
+        .await;
+
+    let signer = expect_json(t.get(&staff_token, &format!("/api/v1/tracebacks/{id}/signer")).await, 200).await;
+    assert_eq!(signer["attest"], "A", "the signer's claim: {signer}");
+    assert_eq!(
+        signer["attestations_received"],
+        json!([{"hop": 0, "provider": terminating.as_str(), "upstream": origin.as_str(),
+                "attestation": "B", "verstat": "TN-Validation-Passed"}]),
+        "{signer}"
+    );
+    std::fs::remove_dir_all(cache).unwrap();
+}
