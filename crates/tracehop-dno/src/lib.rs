@@ -17,7 +17,7 @@ pub mod set;
 pub mod snapshot;
 
 pub use number::{ParseError, parse};
-pub use registry::{LoadError, RegistryLoader};
+pub use registry::{LoadError, RegistryLoader, assemble};
 pub use screen::{Reason, Screener, Verdict};
 pub use set::NumberSet;
 

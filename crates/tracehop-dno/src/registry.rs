@@ -18,6 +18,31 @@ pub enum LoadError {
     SecondSnapshot,
     #[error("the delta applies to version {base}, but the registry is at version {current}")]
     Chain { base: u64, current: u64 },
+    #[error("no full snapshot given")]
+    NoSnapshot,
+}
+
+/// Chains documents given in any order: the latest full snapshot, then the deltas that follow
+/// it, by base version. Deltas the snapshot already includes are skipped; a gap is an error.
+pub fn assemble(mut documents: Vec<Document>, limit: Option<usize>) -> Result<RegistryLoader, LoadError> {
+    let latest = documents
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.kind == Kind::Snapshot)
+        .max_by_key(|(_, d)| d.version)
+        .map(|(i, _)| i)
+        .ok_or(LoadError::NoSnapshot)?;
+    let snapshot = documents.swap_remove(latest);
+    let mut loader = RegistryLoader { limit, ..RegistryLoader::default() };
+    let start = snapshot.version;
+    loader.apply(snapshot)?;
+    let mut deltas: Vec<Document> =
+        documents.into_iter().filter(|d| d.kind == Kind::Delta && d.version > start).collect();
+    deltas.sort_by_key(|d| (d.base, d.version));
+    for delta in deltas {
+        loader.apply(delta)?;
+    }
+    Ok(loader)
 }
 
 /// Accumulates a snapshot and its deltas.

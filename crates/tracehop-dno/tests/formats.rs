@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 use tracehop_dno::snapshot::{Action, Document, Entry, FormatError, Kind, binary, keys, text, verify};
-use tracehop_dno::{LoadError, RegistryLoader};
+use tracehop_dno::{LoadError, RegistryLoader, assemble};
 
 fn key() -> SigningKey {
     SigningKey::from_bytes(&[7; 32])
@@ -138,6 +138,23 @@ fn snapshot_then_delta() {
     later.version = 9;
     let err = skipped.load(&text::write(&later, &key()).unwrap(), &public).unwrap_err();
     assert_eq!(err.to_string(), "the delta applies to version 8, but the registry is at version 7");
+}
+
+#[test]
+fn assembling_in_any_order() {
+    let mut next = delta();
+    next.base = 8;
+    next.version = 9;
+    next.entries = vec![entry(2_025_550_100, Action::Remove, false, 0)];
+    let mut old = delta();
+    old.base = 6;
+    old.version = 7;
+    let loader = assemble(vec![next.clone(), delta(), snapshot(), old], None).unwrap();
+    assert_eq!(loader.version(), Some(9));
+    assert_eq!(loader.build().iter().collect::<Vec<_>>(), vec![2_025_550_102, 2_025_550_103, 2_025_550_104]);
+    assert!(matches!(assemble(vec![delta()], None), Err(LoadError::NoSnapshot)));
+    let err = assemble(vec![snapshot(), next], None).unwrap_err();
+    assert!(matches!(err, LoadError::Chain { base: 8, current: 7 }), "{err}");
 }
 
 #[test]

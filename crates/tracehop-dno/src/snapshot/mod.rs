@@ -9,7 +9,8 @@ pub mod binary;
 pub mod keys;
 pub mod text;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, Verifier};
+pub use ed25519_dalek::{SigningKey, VerifyingKey};
 
 /// A full snapshot, or a delta against a base version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
