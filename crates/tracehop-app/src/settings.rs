@@ -14,6 +14,8 @@ pub struct Settings {
     pub reminders: Reminders,
     pub worker: WorkerSettings,
     pub webhooks: WebhookSettings,
+    /// The Do Not Originate registry: signing key, terms version.
+    pub dno: crate::dno::DnoSettings,
 }
 
 impl Default for Settings {
@@ -24,6 +26,7 @@ impl Default for Settings {
             reminders: Reminders::default(),
             worker: WorkerSettings::default(),
             webhooks: WebhookSettings::default(),
+            dno: crate::dno::DnoSettings::default(),
         }
     }
 }

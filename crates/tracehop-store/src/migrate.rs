@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_intake.sql"),
         postgres: include_str!("../migrations/postgres/0003_intake.sql"),
     },
+    Migration {
+        version: 8,
+        name: "dno registry",
+        sqlite: include_str!("../migrations/sqlite/0008_dno_registry.sql"),
+        postgres: include_str!("../migrations/postgres/0008_dno_registry.sql"),
+    },
 ];
 
 /// Splits a migration into statements: comment lines go first (they may hold semicolons); the

@@ -37,9 +37,13 @@ pub enum Scope {
     IntakeManage,
     /// Staff: the provider directory and RMD imports.
     DirectoryManage,
+    /// Staff: the Do Not Originate registry (entries, publication, registry users).
+    DnoManage,
+    /// Registry users and staff: download the Do Not Originate registry and screen numbers.
+    DnoRead,
 }
 
-pub const ALL_SCOPES: [Scope; 10] = [
+pub const ALL_SCOPES: [Scope; 12] = [
     Scope::HopsRead,
     Scope::HopsAnswer,
     Scope::WebhooksManage,
@@ -50,6 +54,8 @@ pub const ALL_SCOPES: [Scope; 10] = [
     Scope::CandidatesSubmit,
     Scope::IntakeManage,
     Scope::DirectoryManage,
+    Scope::DnoManage,
+    Scope::DnoRead,
 ];
 
 impl Scope {
@@ -65,6 +71,8 @@ impl Scope {
             Self::CandidatesSubmit => "candidates:submit",
             Self::IntakeManage => "intake:manage",
             Self::DirectoryManage => "directory:manage",
+            Self::DnoManage => "dno:manage",
+            Self::DnoRead => "dno:read",
         }
     }
 
@@ -74,7 +82,7 @@ impl Scope {
 
     /// Whether a provider's token may hold it.
     pub fn for_providers(self) -> bool {
-        matches!(self, Self::HopsRead | Self::HopsAnswer | Self::WebhooksManage | Self::TokensManage)
+        matches!(self, Self::HopsRead | Self::HopsAnswer | Self::WebhooksManage | Self::TokensManage | Self::DnoRead)
     }
 
     /// Whether a staff token may hold it.
@@ -88,12 +96,14 @@ impl Scope {
                 | Self::CandidatesSubmit
                 | Self::IntakeManage
                 | Self::DirectoryManage
+                | Self::DnoManage
+                | Self::DnoRead
         )
     }
 
     /// Whether a submitter's token may hold it.
     pub fn for_submitters(self) -> bool {
-        matches!(self, Self::IncidentsSubmit | Self::CandidatesSubmit)
+        matches!(self, Self::IncidentsSubmit | Self::CandidatesSubmit | Self::DnoRead)
     }
 }
 

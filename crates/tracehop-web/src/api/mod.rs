@@ -5,6 +5,7 @@ mod auth;
 mod campaigns;
 mod candidates;
 mod directory;
+mod dno;
 mod docs;
 mod idempotency;
 mod incidents;
@@ -51,6 +52,7 @@ every POST may carry an `Idempotency-Key`; errors are RFC 9457 problem+json; lis
         (name = "webhooks", description = "Signed webhook deliveries of hop requests, reminders, deadlines and closures."),
         (name = "intake", description = "Candidates under the sourcing policy, and campaigns (SRC, CMP)."),
         (name = "directory", description = "The provider directory and the Robocall Mitigation Database import (PRV)."),
+        (name = "dno", description = "The Do Not Originate registry: entries, signed snapshots and deltas, registry users, screening (DNO)."),
     ),
     components(schemas(problem::Problem, problem::FieldError))
 )]
@@ -85,7 +87,8 @@ pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .merge(campaigns::routes())
         .merge(directory::routes())
         .merge(incidents::routes())
-        .merge(submitters::routes());
+        .merge(submitters::routes())
+        .merge(dno::routes());
     let (authenticated, openapi) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();
     let authenticated = authenticated

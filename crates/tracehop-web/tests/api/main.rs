@@ -4,6 +4,7 @@
 
 mod deadlines;
 mod directory;
+mod dno;
 mod email;
 mod errors;
 mod idempotency;
