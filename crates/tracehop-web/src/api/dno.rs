@@ -552,6 +552,7 @@ pub struct DnoScreenResponse {
 /// Screens caller IDs against the latest published version and the numbering plan's structure
 /// rules (DNO-7), as `tracehop dno check` does.
 #[utoipa::path(post, path = "/dno/screen", tag = "dno",
+    params(("Idempotency-Key" = Option<String>, Header)),
     request_body = DnoScreenRequest,
     responses((status = 200, body = DnoScreenResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = ["dno:read"])))]
