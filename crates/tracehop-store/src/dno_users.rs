@@ -161,8 +161,9 @@ impl Store {
 
     /// Downloads, newest first; one user's when `user_id` is given.
     pub async fn list_dno_downloads(&self, user_id: Option<&str>) -> Result<Vec<DnoDownloadRecord>> {
-        let rows: Vec<(String, Option<String>, String, i64, String, String, i64)> = with_read!(self, pool => {
-            sqlx::query_as::<_, (String, Option<String>, String, i64, String, String, i64)>(
+        type Row = (String, Option<String>, String, i64, String, String, i64);
+        let rows: Vec<Row> = with_read!(self, pool => {
+            sqlx::query_as::<_, Row>(
                 "SELECT id, user_id, actor, version, kind, format, at_us FROM dno_downloads \
                  WHERE CAST($1 AS TEXT) IS NULL OR user_id = CAST($1 AS TEXT) ORDER BY at_us DESC, id DESC",
             )

@@ -16,7 +16,7 @@ const SEED: &str = "070707070707070707070707070707070707070707070707070707070707
 async fn app() -> TestApp {
     let mut settings = Settings::default();
     settings.dno.signing_key = Some(SEED.to_owned());
-    settings.dno.terms_version = "2026-1".to_owned();
+    "2026-1".clone_into(&mut settings.dno.terms_version);
     TestApp::with_settings(at(MONDAY_10AM_NY), settings).await
 }
 
