@@ -30,7 +30,13 @@ pub struct NumberSet {
 const LINEAR: usize = 32;
 
 fn find<T: Ord + Copy>(slice: &[T], key: T) -> bool {
-    if slice.len() <= LINEAR { slice.contains(&key) } else { slice.binary_search(&key).is_ok() }
+    // Buckets hold a handful of entries: a scan without early exit has no branch to mispredict
+    // and vectorises.
+    if slice.len() <= LINEAR {
+        slice.iter().fold(false, |found, &v| found | (v == key))
+    } else {
+        slice.binary_search(&key).is_ok()
+    }
 }
 
 impl NumberSet {
