@@ -29,6 +29,7 @@ pub struct NumberSet {
 /// Below this many entries a bucket is scanned linearly.
 const LINEAR: usize = 32;
 
+#[allow(clippy::needless_bitwise_bool)] // deliberate: `|` keeps the scan free of branches
 fn find<T: Ord + Copy>(slice: &[T], key: T) -> bool {
     // Buckets hold a handful of entries: a scan without early exit has no branch to mispredict
     // and vectorises.
