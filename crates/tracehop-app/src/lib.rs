@@ -6,6 +6,7 @@
 pub mod access;
 pub mod clock;
 pub mod directory;
+pub mod dno;
 pub mod error;
 pub mod intake;
 pub mod notify;

@@ -17,6 +17,8 @@ pub struct Settings {
     pub comments: CommentSettings,
     /// STIR/SHAKEN verification of incidents' Identity headers (off unless a trust store is named).
     pub shaken: crate::intake::shaken::ShakenSettings,
+    /// The Do Not Originate registry: signing key, terms version.
+    pub dno: crate::dno::DnoSettings,
 }
 
 impl Default for Settings {
@@ -29,6 +31,7 @@ impl Default for Settings {
             webhooks: WebhookSettings::default(),
             comments: CommentSettings::default(),
             shaken: crate::intake::shaken::ShakenSettings::default(),
+            dno: crate::dno::DnoSettings::default(),
         }
     }
 }

@@ -9,6 +9,8 @@
 pub mod affiliations;
 pub mod campaigns;
 pub mod candidates;
+pub mod dno;
+pub mod dno_users;
 pub mod events;
 mod group;
 pub mod idempotency;

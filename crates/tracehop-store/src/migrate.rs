@@ -54,6 +54,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_job_queues.sql"),
         postgres: include_str!("../migrations/postgres/0007_job_queues.sql"),
     },
+    Migration {
+        version: 8,
+        name: "dno registry",
+        sqlite: include_str!("../migrations/sqlite/0008_dno_registry.sql"),
+        postgres: include_str!("../migrations/postgres/0008_dno_registry.sql"),
+    },
 ];
 
 /// Splits a migration into statements: comment lines go first (they may hold semicolons); the

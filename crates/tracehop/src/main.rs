@@ -5,6 +5,8 @@ mod bench;
 mod bench_ingest;
 mod config;
 mod demo;
+mod dno;
+mod dno_bench;
 mod import_incidents;
 mod import_rmd;
 mod logging;
@@ -99,6 +101,11 @@ enum Commands {
     Audit {
         #[command(subcommand)]
         command: AuditCommand,
+    },
+    /// Do Not Originate: screen numbers, verify registry files.
+    Dno {
+        #[command(subcommand)]
+        command: dno::DnoCommand,
     },
 }
 
@@ -313,6 +320,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let intact = audit::verify(&store, &mut std::io::stdout().lock()).await?;
             return Ok(if intact { ExitCode::SUCCESS } else { ExitCode::FAILURE });
         }
+        Commands::Dno { command } => return dno::run(command),
     }
     Ok(ExitCode::SUCCESS)
 }

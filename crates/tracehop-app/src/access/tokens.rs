@@ -39,9 +39,13 @@ pub enum Scope {
     IntakeManage,
     /// Staff: the provider directory and RMD imports.
     DirectoryManage,
+    /// Staff: the Do Not Originate registry (entries, publication, registry users).
+    DnoManage,
+    /// Registry users and staff: download the Do Not Originate registry and screen numbers.
+    DnoRead,
 }
 
-pub const ALL_SCOPES: [Scope; 11] = [
+pub const ALL_SCOPES: [Scope; 13] = [
     Scope::HopsRead,
     Scope::HopsAnswer,
     Scope::WebhooksManage,
@@ -53,6 +57,8 @@ pub const ALL_SCOPES: [Scope; 11] = [
     Scope::CandidatesSubmit,
     Scope::IntakeManage,
     Scope::DirectoryManage,
+    Scope::DnoManage,
+    Scope::DnoRead,
 ];
 
 impl Scope {
@@ -69,6 +75,8 @@ impl Scope {
             Self::CandidatesSubmit => "candidates:submit",
             Self::IntakeManage => "intake:manage",
             Self::DirectoryManage => "directory:manage",
+            Self::DnoManage => "dno:manage",
+            Self::DnoRead => "dno:read",
         }
     }
 
@@ -80,7 +88,12 @@ impl Scope {
     pub fn for_providers(self) -> bool {
         matches!(
             self,
-            Self::HopsRead | Self::HopsAnswer | Self::WebhooksManage | Self::ProfileManage | Self::TokensManage
+            Self::HopsRead
+                | Self::HopsAnswer
+                | Self::WebhooksManage
+                | Self::ProfileManage
+                | Self::TokensManage
+                | Self::DnoRead
         )
     }
 
@@ -95,12 +108,14 @@ impl Scope {
                 | Self::CandidatesSubmit
                 | Self::IntakeManage
                 | Self::DirectoryManage
+                | Self::DnoManage
+                | Self::DnoRead
         )
     }
 
     /// Whether a submitter's token may hold it.
     pub fn for_submitters(self) -> bool {
-        matches!(self, Self::IncidentsSubmit | Self::CandidatesSubmit)
+        matches!(self, Self::IncidentsSubmit | Self::CandidatesSubmit | Self::DnoRead)
     }
 }
 

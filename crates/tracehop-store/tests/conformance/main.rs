@@ -14,6 +14,7 @@
 
 mod affiliations;
 mod concurrency;
+mod dno;
 mod events;
 mod incidents;
 mod intake;

@@ -6,6 +6,7 @@ mod campaigns;
 mod candidates;
 mod directory;
 mod disclosure;
+mod dno;
 mod docs;
 mod idempotency;
 mod incidents;
@@ -56,6 +57,7 @@ every POST may carry an `Idempotency-Key`; errors are RFC 9457 problem+json; lis
         (name = "webhooks", description = "Signed webhook deliveries of hop requests, reminders, deadlines and closures."),
         (name = "intake", description = "Candidates under the sourcing policy, and campaigns (SRC, CMP)."),
         (name = "directory", description = "The provider directory and the Robocall Mitigation Database import (PRV)."),
+        (name = "dno", description = "The Do Not Originate registry: entries, signed snapshots and deltas, registry users, screening (DNO)."),
     ),
     components(schemas(problem::Problem, problem::FieldError))
 )]
@@ -92,7 +94,8 @@ pub fn routes(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) 
         .merge(directory::routes())
         .merge(incidents::routes())
         .merge(submitters::routes())
-        .merge(shaken::routes());
+        .merge(shaken::routes())
+        .merge(dno::routes());
     let (authenticated, openapi) =
         OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", api).split_for_parts();
     // Outermost first: authenticate, check the operation's scope (before any body is read),

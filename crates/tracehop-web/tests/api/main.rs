@@ -5,6 +5,7 @@
 mod deadlines;
 mod directory;
 mod disclosure;
+mod dno;
 mod email;
 mod errors;
 mod idempotency;

@@ -4,6 +4,7 @@
 mod audit;
 mod deadlines;
 mod demo;
+mod dno;
 mod faults;
 mod idempotency;
 mod incidents;
