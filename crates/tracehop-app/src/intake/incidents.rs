@@ -185,6 +185,15 @@ enum Cell<'a> {
 
 type Cells<'a> = [Option<Cell<'a>>; FIELDS.len()];
 
+/// The row's STIR/SHAKEN Identity header, as given.
+fn identity_header_text<'a>(cells: &Cells<'a>) -> Option<&'a str> {
+    match cells[IDENTITY_HEADER] {
+        Some(Cell::Text(text)) => Some(text),
+        Some(Cell::Json(Value::String(text))) => Some(text),
+        _ => None,
+    }
+}
+
 /// What the validation of a row needs besides the row: the time, and caches that make repeated
 /// numbers and zones cheap.
 struct Context {
@@ -848,11 +857,16 @@ struct Reader {
     submitter: String,
     context: Context,
     handover: Arc<Handover>,
+    /// The runtime the import was started on; the reader itself runs on a blocking thread.
+    runtime: tokio::runtime::Handle,
 }
 
 impl Reader {
     /// Validates a row and passes it on; false when nobody listens any more.
     fn take(&mut self, line: u64, cells: &Cells<'_>, unknown: &[String]) -> bool {
+        if let Some(header) = identity_header_text(cells).filter(|_| self.app.settings().shaken.fetch_x5u) {
+            self.runtime.block_on(self.app.prefetch_certificates(header));
+        }
         let row = match check(cells, &mut self.context) {
             Ok(valid) if unknown.is_empty() => {
                 let id = self.app.new_id().to_string();
@@ -1064,6 +1078,9 @@ impl App {
         let submitter = self.submitter_for(by, submitter).await?;
         let mut unknown = Vec::new();
         let cells = json_cells(fields, &mut unknown);
+        if let Some(header) = identity_header_text(&cells) {
+            self.prefetch_certificates(header).await;
+        }
         let mut context = Context::new(self.now(), self.campaign_ids().await?).with_shaken(self.shaken_verifier());
         let checked = check(&cells, &mut context);
         let mut problems: Vec<FieldProblem> =
@@ -1164,6 +1181,7 @@ impl App {
             submitter,
             context: Context::new(self.now(), self.campaign_ids().await?).with_shaken(self.shaken_verifier()),
             handover,
+            runtime: tokio::runtime::Handle::current(),
         };
         let reading = tokio::task::spawn_blocking(move || match format {
             ImportFormat::Csv => reader.read_csv(input),

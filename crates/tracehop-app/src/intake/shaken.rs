@@ -4,7 +4,7 @@
 //! attestation and the verdict; the signer's SPC (or OCN) maps to a provider of the directory,
 //! and a verified A-attested call names that provider as the likely originator.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -12,7 +12,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracehop_core::provider::ProviderId;
 use tracehop_core::traceback::{Answer, Attestation, Traceback, TracebackId};
-use tracehop_shaken::{Call, CertCacheDir, CertSource, NoCertificates, Policy, TrustStore, Verifier};
+use tracehop_shaken::{
+    Call, CertCacheDir, CertSource, NoCertificates, Policy, Token, TrustStore, Verifier, decode_token,
+    parse_certificates, parse_identity_headers, read_certificates,
+};
 use tracehop_store::providers::IdentifierKind;
 
 use crate::access::principal::StaffHandle;
@@ -30,11 +33,24 @@ pub struct ShakenSettings {
     pub cert_cache: Option<PathBuf>,
     /// Largest distance between a PASSporT's `iat` and the call's time.
     pub max_iat_skew: SignedDuration,
+    /// Fetch a signer's certificate named by `x5u` (or `info`) into `cert_cache` when the cache
+    /// lacks it or holds one past its notAfter: HTTPS to public addresses only (the webhook
+    /// fence), no redirects, no proxy, at most `fetch_max_bytes`, within `fetch_timeout`.
+    pub fetch_x5u: bool,
+    pub fetch_max_bytes: u64,
+    pub fetch_timeout: SignedDuration,
 }
 
 impl Default for ShakenSettings {
     fn default() -> Self {
-        Self { trust: None, cert_cache: None, max_iat_skew: SignedDuration::from_secs(60) }
+        Self {
+            trust: None,
+            cert_cache: None,
+            max_iat_skew: SignedDuration::from_secs(60),
+            fetch_x5u: false,
+            fetch_max_bytes: 64 * 1024,
+            fetch_timeout: SignedDuration::from_secs(5),
+        }
     }
 }
 
@@ -58,6 +74,75 @@ pub(crate) fn verifier_or_log(settings: &ShakenSettings) -> Option<Arc<Verifier>
             tracing::error!(%error, "STIR/SHAKEN verification is off");
             None
         }
+    }
+}
+
+/// The certificate URLs an Identity header field names: each header's `info`, and the PASSporT's
+/// `x5u` where it differs.
+fn certificate_urls(field: &str) -> Vec<String> {
+    let mut urls = Vec::new();
+    for header in parse_identity_headers(field).into_iter().flatten() {
+        let x5u = match decode_token(&header.token) {
+            Ok(Token::Full(passport)) => passport.header.x5u,
+            _ => None,
+        };
+        for url in header.info.into_iter().chain(x5u) {
+            if !urls.contains(&url) {
+                urls.push(url);
+            }
+        }
+    }
+    urls
+}
+
+impl App {
+    /// Fills the certificate cache with the signers' certificates an Identity header names, when
+    /// `policy.shaken.fetch_x5u` is on; a certificate that cannot be had is logged and left to
+    /// verification, which then says `cert_unavailable`.
+    pub(crate) async fn prefetch_certificates(&self, field: &str) {
+        let settings = &self.settings().shaken;
+        let (true, Some(dir)) = (settings.fetch_x5u, settings.cert_cache.as_deref()) else { return };
+        for url in certificate_urls(field) {
+            if let Err(problem) = self.fetch_certificate(dir, &url).await {
+                tracing::warn!(%url, %problem, "a signer's certificate could not be fetched");
+            }
+        }
+    }
+
+    async fn fetch_certificate(&self, dir: &Path, url: &str) -> Result<(), String> {
+        let settings = &self.settings().shaken;
+        let path = CertCacheDir(dir.to_path_buf()).path_for(url);
+        let now = self.now().as_second();
+        // Cached until its notAfter: a leaf valid now needs no fetch.
+        if read_certificates(&path).is_ok_and(|chain| chain.first().is_some_and(|leaf| leaf.valid_at(now))) {
+            return Ok(());
+        }
+        if let Some(problem) = crate::notify::fence::url_problem(url, self.settings().webhooks.allow_private_targets) {
+            return Err(problem);
+        }
+        let timeout =
+            std::time::Duration::try_from(settings.fetch_timeout).unwrap_or(std::time::Duration::from_secs(5));
+        let mut response =
+            self.http().get(url).timeout(timeout).send().await.map_err(|e| format!("fetching it failed: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("it answered {}", response.status()));
+        }
+        let limit = usize::try_from(settings.fetch_max_bytes).unwrap_or(usize::MAX);
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| format!("reading it failed: {e}"))? {
+            if body.len() + chunk.len() > limit {
+                return Err(format!("it is larger than {limit} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let chain = parse_certificates(&body)?;
+        if chain.is_empty() {
+            return Err("it holds no certificate".to_owned());
+        }
+        // Written beside and renamed, so a reader never sees half a file.
+        let partial = path.with_extension("pem.part");
+        tokio::fs::write(&partial, &body).await.map_err(|e| format!("caching it failed: {e}"))?;
+        tokio::fs::rename(&partial, &path).await.map_err(|e| format!("caching it failed: {e}"))
     }
 }
 

@@ -29,17 +29,22 @@ const CALL_TIME: &str = "2027-03-01T18:22:05Z";
 
 /// An Identity header for a call from 202-555-0123 at `CALL_TIME`, signed with the test SP key.
 fn identity(attest: &str) -> String {
+    identity_at(attest, X5U)
+}
+
+/// As [`identity`], naming the signer's certificate at `x5u`.
+fn identity_at(attest: &str, x5u: &str) -> String {
     let pem = std::fs::read_to_string(format!("{FIXTURES}/sp.key")).unwrap();
     let (_, der) = tracehop_shaken::p256::pkcs8::der::pem::decode_vec(pem.as_bytes()).unwrap();
     let key = SigningKey::from_pkcs8_der(&der).unwrap();
     let iat = CALL_TIME.parse::<Timestamp>().unwrap().as_second();
-    let header = json!({"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": X5U});
+    let header = json!({"alg": "ES256", "ppt": "shaken", "typ": "passport", "x5u": x5u});
     let claims = json!({"attest": attest, "dest": {"tn": ["13125550199"]}, "iat": iat, "orig": {"tn": "12025550123"},
                         "origid": "6f1c2b9e-3d4a-4e8b-9c1f-2a7d5e0b8c43"});
     let input =
         format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     let signature: Signature = key.sign(input.as_bytes());
-    format!("{input}.{};info=<{X5U}>;alg=ES256;ppt=shaken", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+    format!("{input}.{};info=<{x5u}>;alg=ES256;ppt=shaken", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
 }
 
 fn staff() -> Principal {
@@ -236,5 +241,99 @@ async fn attestations_received_along_the_path_stand_beside_the_signers_claim() {
                 "attestation": "B", "verstat": "TN-Validation-Passed"}]),
         "{signer}"
     );
+    std::fs::remove_dir_all(cache).unwrap();
+}
+
+/// A certificate publisher on loopback: `/sp.pem` serves the test SP chain, `/huge.pem` more than
+/// the fetch limit; it counts the requests it answers.
+async fn certificate_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let chain = std::fs::read_to_string(format!("{FIXTURES}/sp-chain.pem")).unwrap();
+    let (counted, counted_huge) = (hits.clone(), hits.clone());
+    let router = axum::Router::new()
+        .route(
+            "/sp.pem",
+            axum::routing::get(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                let chain = chain.clone();
+                async move { chain }
+            }),
+        )
+        .route(
+            "/huge.pem",
+            axum::routing::get(move || {
+                counted_huge.fetch_add(1, Ordering::SeqCst);
+                async move { "A".repeat(200 * 1024) }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.ok() });
+    (base, hits)
+}
+
+async fn fetching_app(allow_private_targets: bool) -> (TestApp, std::path::PathBuf) {
+    let cache =
+        std::env::temp_dir().join(format!("tracehop-web-shaken-fetch-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&cache).unwrap();
+    let mut settings = Settings {
+        shaken: ShakenSettings {
+            trust: Some(format!("{FIXTURES}/ca.pem").into()),
+            cert_cache: Some(cache.clone()),
+            fetch_x5u: true,
+            ..ShakenSettings::default()
+        },
+        ..Settings::default()
+    };
+    settings.webhooks.allow_private_targets = allow_private_targets;
+    let t = TestApp::with_settings("2027-03-02T09:00:00Z".parse().unwrap(), settings).await;
+    t.app
+        .create_submitter(&staff(), "test-analytics", "Test Analytics", SourceKind::AnalyticsProvider, None)
+        .await
+        .unwrap();
+    (t, cache)
+}
+
+#[tokio::test]
+async fn a_missing_certificate_is_fetched_once_within_the_fence_and_the_size_cap() {
+    use std::sync::atomic::Ordering;
+    let (base, hits) = certificate_server().await;
+    let (t, cache) = fetching_app(true).await;
+    let staff_token = t.staff_token(&[Scope::TracebacksRead]).await;
+    let signer_of = |id: String| {
+        let (t, token) = (&t, &staff_token);
+        async move { expect_json(t.get(token, &format!("/api/v1/incidents/{id}/signer")).await, 200).await }
+    };
+
+    let url = format!("{base}/sp.pem");
+    let first = signer_of(incident(&t, Some(&identity_at("A", &url))).await).await;
+    assert_eq!(first["status"], "verified", "{first}");
+    assert_eq!(first["spc"], "555A");
+    assert!(CertCacheDir(cache.clone()).path_for(&url).is_file(), "the certificate is cached under its URL");
+    let second = signer_of(incident(&t, Some(&identity_at("B", &url))).await).await;
+    assert_eq!(second["status"], "verified", "{second}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "a cached certificate valid now is not fetched again");
+
+    // Larger than the cap: not cached, and the verdict says the certificate could not be had.
+    let huge = format!("{base}/huge.pem");
+    let refused = signer_of(incident(&t, Some(&identity_at("A", &huge))).await).await;
+    assert_eq!(refused["reason"], "cert_unavailable", "{refused}");
+    assert!(!CertCacheDir(cache.clone()).path_for(&huge).exists());
+    let missing = signer_of(incident(&t, Some(&identity_at("A", &format!("{base}/absent.pem")))).await).await;
+    assert_eq!(missing["reason"], "cert_unavailable", "{missing}");
+    std::fs::remove_dir_all(cache).unwrap();
+}
+
+#[tokio::test]
+async fn the_webhook_fence_keeps_certificate_fetches_off_private_addresses() {
+    use std::sync::atomic::Ordering;
+    let (base, hits) = certificate_server().await;
+    let (t, cache) = fetching_app(false).await;
+    let staff_token = t.staff_token(&[Scope::TracebacksRead]).await;
+    let id = incident(&t, Some(&identity_at("A", &format!("{base}/sp.pem")))).await;
+    let signer = expect_json(t.get(&staff_token, &format!("/api/v1/incidents/{id}/signer")).await, 200).await;
+    assert_eq!(signer["reason"], "cert_unavailable", "{signer}");
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing was fetched from a loopback address");
     std::fs::remove_dir_all(cache).unwrap();
 }
