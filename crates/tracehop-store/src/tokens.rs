@@ -200,7 +200,13 @@ impl Store {
     pub async fn touch_token(&self, id: &str, now: Timestamp) -> Result<()> {
         let mut tx = self.begin().await?;
         with_tx!(tx, conn => {
-            sqlx::query("UPDATE api_tokens SET last_used_at_us = $2 WHERE id = $1").bind(id).bind(micros(now)).execute(conn).await.map(|r| r.rows_affected())
+            // Touches are recorded in the background and may land out of order: never backwards.
+            sqlx::query("UPDATE api_tokens SET last_used_at_us = $2 WHERE id = $1 AND (last_used_at_us IS NULL OR last_used_at_us < $2)")
+                .bind(id)
+                .bind(micros(now))
+                .execute(conn)
+                .await
+                .map(|r| r.rows_affected())
         })?;
         tx.commit().await
     }

@@ -101,3 +101,16 @@ async fn a_merged_providers_tokens_are_revoked_and_its_webhooks_switched_off() {
     assert_eq!(merged.updated_at, at);
     assert!(store.webhook("w-t").await.unwrap().unwrap().active);
 }
+
+#[tokio::test]
+async fn a_tokens_last_use_never_moves_backwards() {
+    let (_db, store) = fresh().await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.insert_token(&token("robot", Some("P"), None)).await.unwrap());
+    tx.commit().await.unwrap();
+    let (earlier, later) = (t0() + SignedDuration::from_mins(5), t0() + SignedDuration::from_mins(7));
+    store.touch_token("robot", later).await.unwrap();
+    // Touches are recorded in the background: an older one may land after a newer one.
+    store.touch_token("robot", earlier).await.unwrap();
+    assert_eq!(store.token("robot").await.unwrap().unwrap().last_used_at, Some(later));
+}
