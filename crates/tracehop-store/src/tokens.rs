@@ -106,16 +106,7 @@ impl Tx {
     /// prefixes revoked.
     pub async fn revoke_provider_tokens(&mut self, provider_id: &str, now: Timestamp) -> Result<Vec<String>> {
         Ok(with_tx!(self, conn => {
-            sqlx::query_scalar::<_, String>(
-                "WITH RECURSIVE lineage (id) AS (
-                     SELECT id FROM api_tokens WHERE provider_id = $1
-                     UNION
-                     SELECT api_tokens.id FROM api_tokens JOIN lineage ON api_tokens.issued_by = lineage.id
-                 )
-                 UPDATE api_tokens SET revoked_at_us = $2
-                 WHERE id IN (SELECT id FROM lineage) AND revoked_at_us IS NULL
-                 RETURNING prefix",
-            )
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(revoke_lineage_sql("provider_id")))
             .bind(provider_id)
             .bind(micros(now))
             .fetch_all(conn)
@@ -160,16 +151,7 @@ impl Store {
     pub async fn revoke_token(&self, id: &str, now: Timestamp) -> Result<Vec<String>> {
         let mut tx = self.begin().await?;
         let prefixes = with_tx!(tx, conn => {
-            sqlx::query_scalar::<_, String>(
-                "WITH RECURSIVE lineage (id) AS (
-                     SELECT id FROM api_tokens WHERE id = $1
-                     UNION
-                     SELECT api_tokens.id FROM api_tokens JOIN lineage ON api_tokens.issued_by = lineage.id
-                 )
-                 UPDATE api_tokens SET revoked_at_us = $2
-                 WHERE id IN (SELECT id FROM lineage) AND revoked_at_us IS NULL
-                 RETURNING prefix",
-            )
+            sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(revoke_lineage_sql("id")))
             .bind(id)
             .bind(micros(now))
             .fetch_all(conn)
@@ -210,4 +192,19 @@ impl Store {
         })?;
         tx.commit().await
     }
+}
+
+/// Revokes the live tokens whose `seed_column` is `$1`, and every token issued from them,
+/// transitively, at `$2`; returns the prefixes revoked.
+fn revoke_lineage_sql(seed_column: &str) -> String {
+    format!(
+        "WITH RECURSIVE lineage (id) AS (
+             SELECT id FROM api_tokens WHERE {seed_column} = $1
+             UNION
+             SELECT api_tokens.id FROM api_tokens JOIN lineage ON api_tokens.issued_by = lineage.id
+         )
+         UPDATE api_tokens SET revoked_at_us = $2
+         WHERE id IN (SELECT id FROM lineage) AND revoked_at_us IS NULL
+         RETURNING prefix"
+    )
 }
